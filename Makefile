@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test bench demo-traffic lint format migrate seed clean
+
+$(BIN)/.installed: pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+migrate: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --port $(PORT)
+
+## Start web (gunicorn), Celery worker and Celery beat; Ctrl-C stops all three.
+run: seed
+	WB_PORT=$(PORT) $(BIN)/honcho -f Procfile start
+
+## Run the whole suite (PostgreSQL + Redis when they answer, else embedded).
+test: $(BIN)/.installed
+	@scripts/run-tests
+
+## Send simulated LLM calls through the real langfuse SDK to a running server.
+demo-traffic: $(BIN)/.installed
+	$(BIN)/python manage.py demo_traffic --host http://127.0.0.1:$(PORT)
+
+bench: $(BIN)/.installed
+	@bench/run-all
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var/

@@ -1,0 +1,148 @@
+"""Projects (tenants), who belongs to them, and the API keys services use."""
+
+import hashlib
+import re
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class NamingRule(models.TextChoices):
+    NONE = "", "No rule"
+    SERVICE_NAME_PROMPT_NAME = (
+        "SERVICE_NAME_PROMPT_NAME",
+        "SERVICE_NAME_PROMPT_NAME (capitals and underscores, service first)",
+    )
+
+
+NAMING_RULE_PATTERNS = {
+    NamingRule.SERVICE_NAME_PROMPT_NAME: re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$"),
+}
+
+
+def default_protected_labels():
+    return ["production"]
+
+
+class Project(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    naming_rule = models.CharField(
+        max_length=40, choices=NamingRule.choices, blank=True, default=""
+    )
+    protected_labels = models.JSONField(default=default_protected_labels, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def naming_rule_error(self, name):
+        """Return why ``name`` breaks the project's naming rule, or None."""
+        pattern = NAMING_RULE_PATTERNS.get(self.naming_rule)
+        if pattern is None or pattern.match(name):
+            return None
+        return (
+            f"Prompt name '{name}' does not follow the project's naming rule "
+            f"{self.naming_rule}: capital letters, digits and underscores, "
+            "at least two parts, the service name first (e.g. "
+            "INTERVIEW_QUESTION_GENERATOR)."
+        )
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    REVIEWER = "reviewer", "Reviewer"
+    EDITOR = "editor", "Editor"
+    APPROVER = "approver", "Approver"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_RANK = {role: rank for rank, role in enumerate(Role.values)}
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project"], name="membership_unique_user_project"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} as {self.role}"
+
+    def has_role(self, role):
+        """True when this membership's role is ``role`` or a stronger one."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+def hash_secret(secret):
+    # Secrets are 32 random bytes, so a fast digest is as safe as a slow KDF
+    # and keeps authentication off the hot path's budget.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    public_key = models.CharField(max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    secret_hint = models.CharField(max_length=12)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["secret_hash"])
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.public_key} ({self.project})"
+
+    @classmethod
+    def generate(
+        cls, *, project, note="", created_by=None, public_key=None, secret=None
+    ):
+        """Create a key pair and return ``(api_key, secret)``.
+
+        The secret is returned once and stored only as a hash.
+        """
+        public_key = public_key or f"pk-lf-{uuid.uuid4()}"
+        secret = secret or f"sk-lf-{secrets.token_urlsafe(32)}"
+        api_key = cls.objects.create(
+            project=project,
+            public_key=public_key,
+            secret_hash=hash_secret(secret),
+            secret_hint=f"...{secret[-4:]}",
+            note=note,
+            created_by=created_by,
+        )
+        return api_key, secret
+
+    def check_secret(self, secret):
+        return secrets.compare_digest(self.secret_hash, hash_secret(secret))
