@@ -1,10 +1,15 @@
 # The two commands a new user needs: `make run` and `make test`.
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The end-to-end tests also drive the 2.x langfuse SDK, which needs its own venv.
+SDK2_VENV := .venv-sdk2
 PORT ?= 8000
 
-.PHONY: run test bench demo-traffic lint format migrate seed clean
+# Procfile commands (gunicorn, celery) come from the venv.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test bench demo-traffic lint format migrate seed sdk2 clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +32,10 @@ run: seed
 test: $(BIN)/.installed
 	@scripts/run-tests
 
+## The venv with langfuse 2.x for the end-to-end tests (run-tests makes it too).
+sdk2: $(BIN)/.installed
+	@scripts/prepare-sdk2
+
 ## Send simulated LLM calls through the real langfuse SDK to a running server.
 demo-traffic: $(BIN)/.installed
 	$(BIN)/python manage.py demo_traffic --host http://127.0.0.1:$(PORT)
@@ -43,4 +52,4 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf var/
+	rm -rf var/ $(SDK2_VENV)

@@ -1,0 +1,167 @@
+"""The demo data that ``make run`` loads on every start."""
+
+import base64
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from prompts.models import Label, LabelMove, Prompt, PromptVersion
+from workbench.models import ApiKey, Membership, Project, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def seed():
+    out = StringIO()
+    call_command("seed_demo", "--port", "8140", stdout=out)
+    return out.getvalue()
+
+
+def row_counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            Project,
+            get_user_model(),
+            Membership,
+            ApiKey,
+            Prompt,
+            PromptVersion,
+            Label,
+            LabelMove,
+        )
+    }
+
+
+def basic(public_key, secret):
+    token = base64.b64encode(f"{public_key}:{secret}".encode()).decode()
+    return Client(HTTP_AUTHORIZATION=f"Basic {token}")
+
+
+def test_it_creates_the_demo_project_with_one_user_per_role():
+    seed()
+
+    project = Project.objects.get(slug="demo")
+    assert project.name == "Demo project"
+    assert project.naming_rule == ""
+    assert project.protected_labels == ["production"]
+    roles = dict(
+        Membership.objects.filter(project=project).values_list("user__username", "role")
+    )
+    assert roles == {role: role for role in Role.values}
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and admin.is_superuser
+    editor = get_user_model().objects.get(username="editor")
+    assert not editor.is_staff
+    assert editor.check_password("workbench")
+
+
+def test_a_second_run_creates_nothing_new():
+    seed()
+    before = row_counts()
+
+    output = seed()
+
+    assert row_counts() == before
+    assert "Created demo prompts" not in output
+
+
+def test_it_takes_the_password_and_secret_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_DEMO_PASSWORD", "correct horse")
+    monkeypatch.setenv("WORKBENCH_DEMO_SECRET_KEY", "sk-lf-from-env")
+
+    output = seed()
+
+    assert (
+        get_user_model().objects.get(username="viewer").check_password("correct horse")
+    )
+    assert "export LANGFUSE_SECRET_KEY=sk-lf-from-env" in output
+    response = basic("pk-lf-demo", "sk-lf-from-env").get("/api/public/projects")
+    assert response.status_code == 200
+    assert response.json()["data"][0]["name"] == "Demo project"
+
+
+def test_a_changed_secret_replaces_the_old_one(monkeypatch):
+    seed()
+    assert (
+        basic("pk-lf-demo", "sk-lf-demo-workbench")
+        .get("/api/public/projects")
+        .status_code
+        == 200
+    )
+
+    monkeypatch.setenv("WORKBENCH_DEMO_SECRET_KEY", "sk-lf-rotated")
+    seed()
+
+    assert ApiKey.objects.filter(public_key="pk-lf-demo").count() == 1
+    old = basic("pk-lf-demo", "sk-lf-demo-workbench").get("/api/public/projects")
+    assert old.status_code == 401
+    new = basic("pk-lf-demo", "sk-lf-rotated").get("/api/public/projects")
+    assert new.status_code == 200
+
+
+def test_it_stores_only_a_hash_of_the_demo_secret():
+    seed()
+
+    api_key = ApiKey.objects.get(public_key="pk-lf-demo")
+    assert api_key.project.slug == "demo"
+    assert "sk-lf-demo-workbench" not in api_key.secret_hash
+    assert api_key.check_secret("sk-lf-demo-workbench")
+
+
+def test_it_prints_the_url_the_logins_and_the_sdk_settings():
+    output = seed()
+
+    assert "http://127.0.0.1:8140/" in output
+    assert "viewer, reviewer, editor, approver, admin" in output
+    assert "export LANGFUSE_HOST=http://127.0.0.1:8140\n" in output
+    assert "export LANGFUSE_PUBLIC_KEY=pk-lf-demo\n" in output
+    assert "export LANGFUSE_SECRET_KEY=sk-lf-demo-workbench\n" in output
+
+
+def labels_of(name):
+    prompt = Prompt.objects.get(project__slug="demo", name=name)
+    return {label.name: label.version.number for label in prompt.labels.all()}
+
+
+def test_the_prompts_carry_production_and_staging_on_different_versions():
+    seed()
+
+    assert labels_of("interview/question-generator") == {
+        "latest": 3,
+        "production": 2,
+        "staging": 3,
+    }
+    assert labels_of("quiz/generator") == {"latest": 3, "production": 2, "staging": 3}
+    assert labels_of("resume/scorer") == {"latest": 2, "production": 1, "staging": 2}
+    assert labels_of("support/triage") == {"latest": 2, "production": 1, "staging": 2}
+
+
+def test_the_label_history_shows_production_being_moved():
+    seed()
+
+    moves = LabelMove.objects.filter(
+        prompt__name="interview/question-generator", label="production"
+    ).order_by("moved_at", "id")
+    assert [(move.from_version, move.to_version) for move in moves] == [
+        (None, 1),
+        (1, 2),
+    ]
+    assert moves.last().moved_by_name == "approver"
+
+
+def test_the_interview_prompt_is_a_chat_with_variables_and_a_history_placeholder():
+    seed()
+
+    version = PromptVersion.objects.get(
+        prompt__name="interview/question-generator", number=3
+    )
+    assert version.prompt.type == "chat"
+    assert version.variables == ["seniority", "role", "focus_area"]
+    assert {"type": "placeholder", "name": "history"} in version.content
+    resume = PromptVersion.objects.get(prompt__name="resume/scorer", number=2)
+    assert resume.config["model"] == "claude-3-5-sonnet"
+    assert resume.config["temperature"] == 0
