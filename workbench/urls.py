@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,3 +20,9 @@ urlpatterns = [
     path("p/<slug:project_slug>/", include("prompts.urls")),
     path("p/<slug:project_slug>/", include("tracing.urls")),
 ]
+
+# `make bench` compares the prompt fetch with a bare JSON view on the same server.
+if os.environ.get("WORKBENCH_BENCH_VIEWS") == "1":
+    from workbench import bench_views
+
+    urlpatterns.append(path("bench/bare", bench_views.bare))
