@@ -144,10 +144,12 @@ class TrafficGenerator:
         self.error_rate = error_rate
         self.out = out
         self.report = TrafficReport()
+        self.limit = 0
 
     def run(self, generations):
+        self.limit = generations
         features = [self.interview_session, self.quiz, self.resume, self.triage]
-        while self.report.generations < generations:
+        while self.report.generations < self.limit:
             self.rng.choice(features)()
         self.langfuse.flush()
         return self.report
@@ -171,6 +173,8 @@ class TrafficGenerator:
         label = self.label()
         history = []
         for _ in range(self.rng.randint(2, 4)):
+            if self.report.generations >= self.limit:
+                break
             prompt = self.langfuse.get_prompt(
                 "interview/question-generator", label=label, type="chat"
             )

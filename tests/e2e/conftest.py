@@ -86,7 +86,9 @@ def worker(celery_worker):
 
 @pytest.fixture
 def sdk_project(transactional_db):
-    return Project.objects.create(slug="e2e", name="End to end")
+    # No protected labels: these tests are about the wire protocol; the review
+    # rules for protected labels have their own tests.
+    return Project.objects.create(slug="e2e", name="End to end", protected_labels=[])
 
 
 @pytest.fixture

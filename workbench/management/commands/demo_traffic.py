@@ -20,17 +20,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--host",
-            default=os.environ.get("LANGFUSE_HOST", "http://127.0.0.1:8000"),
+            default=os.environ.get("LANGFUSE_HOST") or "http://127.0.0.1:8000",
         )
         parser.add_argument(
             "--public-key",
-            default=os.environ.get("LANGFUSE_PUBLIC_KEY", DEMO_PUBLIC_KEY),
+            default=os.environ.get("LANGFUSE_PUBLIC_KEY") or DEMO_PUBLIC_KEY,
         )
         parser.add_argument(
             "--secret-key",
-            default=os.environ.get(
-                "LANGFUSE_SECRET_KEY",
-                os.environ.get("WORKBENCH_DEMO_SECRET_KEY", DEFAULT_SECRET_KEY),
+            default=(
+                os.environ.get("LANGFUSE_SECRET_KEY")
+                or os.environ.get("WORKBENCH_DEMO_SECRET_KEY")
+                or DEFAULT_SECRET_KEY
             ),
         )
         parser.add_argument("--generations", type=int, default=40)
