@@ -31,6 +31,9 @@ class Prompt(models.Model):
     name = models.CharField(max_length=255)
     type = models.CharField(max_length=8, choices=PromptType.choices)
     tags = models.JSONField(default=list, blank=True)
+    # Version numbers are never reused, even after the newest version is
+    # deleted, so the highest number ever given out is kept here.
+    highest_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

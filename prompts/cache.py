@@ -1,0 +1,138 @@
+"""The prompt fetch cache: pre-serialized bodies, invalidated by generation.
+
+Every prompt has a generation stamp (``pgen``). A cached fetch (``pfetch``)
+holds the generation it was built under, the JSON body bytes and the ETag;
+it is valid only while the stamp still matches, so a writer invalidates every
+cached fetch of a prompt (by label, by version, misses included) by writing
+one fresh stamp when its transaction commits. A reader takes the stamp
+before reading the database, so a fetch built from rows that a concurrent
+commit has since replaced is stored under the old stamp and never served.
+"""
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+BY_LABEL = "l"
+BY_VERSION = "v"
+
+
+def _digest(text):
+    # Names run to 255 characters of any script: a digest keeps keys short
+    # and free of spaces and control characters (memcached refuses both).
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def generation_key(project_id, name):
+    return f"pgen:{project_id}:{_digest(name)}"
+
+
+def entry_key(project_id, name, kind, value):
+    return f"pfetch:{project_id}:{_digest(name)}:{kind}:{_digest(str(value))}"
+
+
+@dataclass(frozen=True)
+class CachedFetch:
+    """A fetch answer: ``body`` is None for a prompt that does not exist."""
+
+    body: bytes | None
+    etag: str | None
+
+
+def etag_for(body):
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+class Lookup:
+    """One fetch's cache state, read in a single round trip."""
+
+    def __init__(self, project_id, name, kind, value):
+        self.project_id = project_id
+        self.name = name
+        self.generation_key = generation_key(project_id, name)
+        self.entry_key = entry_key(project_id, name, kind, value)
+        found = cache.get_many([self.generation_key, self.entry_key])
+        self.generation = found.get(self.generation_key)
+        entry = found.get(self.entry_key)
+        self.hit = None
+        if entry is not None and self.generation is not None:
+            generation, body, etag = entry
+            if generation == self.generation:
+                self.hit = CachedFetch(body, etag)
+        if self.hit is None and self.generation is None:
+            # The stamp must exist before the caller reads the database, or a
+            # commit landing in between could not invalidate what it stores.
+            self.generation = self._start_generation()
+
+    def store(self, body):
+        """Cache ``body`` (bytes, or None for "not found") and return it.
+
+        The entry is stamped with the generation seen when this lookup was
+        made, before the caller read any rows: if a commit bumped it since,
+        the entry is never served.
+        """
+        etag = etag_for(body) if body is not None else None
+        fetch = CachedFetch(body, etag)
+        if _has_uncommitted_change(self.project_id, self.name):
+            # This connection changed the prompt and has not committed: its
+            # rows may still roll back, so they must not reach the cache.
+            return fetch
+        if self.generation is not None:
+            cache.set(
+                self.entry_key,
+                (self.generation, body, etag),
+                settings.PROMPT_CACHE_TIMEOUT,
+            )
+        return fetch
+
+    def _start_generation(self):
+        cache.add(self.generation_key, uuid.uuid4().hex, settings.PROMPT_CACHE_TIMEOUT)
+        # Whoever won the add, the stamp now in the cache is the one to use.
+        return cache.get(self.generation_key)
+
+
+class _Invalidation:
+    """An on-commit hook that gives prompts a fresh generation each."""
+
+    def __init__(self, project_id, names):
+        self.project_id = str(project_id)
+        self.names = frozenset(names)
+        self.done = False
+
+    def __call__(self):
+        self.done = True
+        cache.set_many(
+            {
+                generation_key(self.project_id, name): uuid.uuid4().hex
+                for name in self.names
+            },
+            settings.PROMPT_CACHE_TIMEOUT,
+        )
+        logger.debug(
+            "Prompt cache invalidated for %d prompt(s) in %s",
+            len(self.names),
+            self.project_id,
+        )
+
+
+def invalidate_on_commit(project_id, *names):
+    """Drop every cached fetch of the prompts once the transaction commits."""
+    transaction.on_commit(_Invalidation(project_id, names))
+
+
+def _has_uncommitted_change(project_id, name):
+    project_id = str(project_id)
+    return any(
+        isinstance(hook, _Invalidation)
+        and not hook.done
+        and hook.project_id == project_id
+        and name in hook.names
+        for _, hook, _ in connection.run_on_commit
+    )
