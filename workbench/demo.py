@@ -303,7 +303,9 @@ class TrafficGenerator:
             error_rate=self.error_rate,
         )
         with self.langfuse.start_as_current_observation(
-            as_type="span", name=name.replace("generate-", "") + "-request"
+            as_type="span",
+            name=name.replace("generate-", "") + "-request",
+            end_on_exit=False,
         ) as root:
             started = time.time_ns()
             generation = root.start_observation(

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from prompts.models import Label, LabelMove, Prompt, PromptVersion
+from prompts.models import Prompt
+from prompts.services import label_move, version_create
 from workbench.auth import forget_api_key
 from workbench.models import ApiKey, Membership, Project, Role, hash_secret
 
@@ -287,47 +288,41 @@ def seed_api_key(project, secret):
 
 
 def seed_prompt(project, spec, users):
-    """Create the prompt with all its versions, unless it exists already."""
+    """Create the prompt with all its versions, unless it exists already.
+
+    Protected labels are moved by the approver after the version exists, as
+    a promotion would be; the others are set by the author on creation.
+    """
     if Prompt.objects.filter(project=project, name=spec["name"]).exists():
         return False
-    prompt = Prompt.objects.create(
-        project=project, name=spec["name"], type=spec["type"], tags=spec["tags"]
-    )
-    for number, version_spec in enumerate(spec["versions"], start=1):
-        author = users[version_spec["author"]]
-        version = PromptVersion.objects.create(
-            prompt=prompt,
-            number=number,
+    protected = set(project.protected_labels or [])
+    for version_spec in spec["versions"]:
+        version = version_create(
+            project=project,
+            name=spec["name"],
+            type=spec["type"],
             content=version_spec["content"],
             config=version_spec["config"],
+            labels=[
+                label for label in version_spec["labels"] if label not in protected
+            ],
+            tags=spec["tags"],
             commit_message=version_spec["commit_message"],
-            created_by=author,
-            created_by_name=author.username,
+            actor=users[version_spec["author"]],
         )
-        for label in ["latest", *version_spec["labels"]]:
-            move_label(prompt=prompt, label=label, version=version, actor=author)
+        for label in protected.intersection(version_spec["labels"]):
+            label_move(
+                prompt=version.prompt,
+                label=label,
+                version_number=version.number,
+                actor=users["approver"],
+            )
+    prompt = Prompt.objects.get(project=project, name=spec["name"])
     for label, number, actor_role in spec["moves"]:
-        version = prompt.versions.get(number=number)
-        move_label(prompt=prompt, label=label, version=version, actor=users[actor_role])
+        label_move(
+            prompt=prompt, label=label, version_number=number, actor=users[actor_role]
+        )
     return True
-
-
-def move_label(*, prompt, label, version, actor):
-    current = Label.objects.filter(prompt=prompt, name=label).first()
-    from_version = current.version.number if current else None
-    if current:
-        current.version = version
-        current.save(update_fields=["version", "updated_at"])
-    else:
-        Label.objects.create(prompt=prompt, name=label, version=version)
-    LabelMove.objects.create(
-        prompt=prompt,
-        label=label,
-        from_version=from_version,
-        to_version=version.number,
-        moved_by=actor,
-        moved_by_name=actor.username,
-    )
 
 
 def banner(*, port, password, secret):
