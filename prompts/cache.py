@@ -64,7 +64,11 @@ class Lookup:
         self.hit = None
         if entry is not None and self.generation is not None:
             generation, body, etag = entry
-            if generation == self.generation:
+            # Inside a transaction that changed this prompt the cache is
+            # behind the rows this connection sees: read the rows instead.
+            if generation == self.generation and not _has_uncommitted_change(
+                project_id, name
+            ):
                 self.hit = CachedFetch(body, etag)
         if self.hit is None and self.generation is None:
             # The stamp must exist before the caller reads the database, or a
@@ -128,6 +132,8 @@ def invalidate_on_commit(project_id, *names):
 
 
 def _has_uncommitted_change(project_id, name):
+    if not connection.run_on_commit:
+        return False
     project_id = str(project_id)
     return any(
         isinstance(hook, _Invalidation)
