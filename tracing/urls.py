@@ -4,4 +4,7 @@ from . import views
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
+    # Trace ids come from clients and may hold any character, "/" included.
+    path("traces/<path:trace_id>/", views.trace_detail, name="trace-detail"),
+    path("costs/", views.cost_overview, name="cost-overview"),
 ]

@@ -1,14 +1,42 @@
-"""Pages that are about projects rather than prompts or traces."""
+"""Pages about projects rather than prompts or traces, and the page helpers."""
+
+import json
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 
-from workbench.selectors import projects_for_user
+from workbench.models import Membership
+from workbench.selectors import project_for_user, projects_for_user
+
+
+def open_project(request, project_slug):
+    """The project a page is about, for a member (404 otherwise).
+
+    It is also put on the request so the layout can show the project's
+    navigation.
+    """
+    project, membership = project_for_user(request.user, project_slug)
+    request.project = project
+    request.membership = membership
+    return project
+
+
+def pretty_json(value):
+    """Indented JSON for a ``<pre>`` block; None when there is nothing to show."""
+    if value is None or value == {} or value == []:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 @login_required
 def home(request):
-    projects = list(projects_for_user(request.user))
-    if len(projects) == 1:
-        return redirect("prompt-list", project_slug=projects[0].slug)
+    roles = dict(
+        Membership.objects.filter(user=request.user).values_list("project_id", "role")
+    )
+    projects = [
+        {"project": project, "role": roles.get(project.id, "superuser")}
+        for project in projects_for_user(request.user).order_by("name")
+    ]
     return render(request, "workbench/home.html", {"projects": projects})
