@@ -9,6 +9,7 @@ and the report says so.
 import http.client
 import json
 import logging
+import os
 import shutil
 import statistics
 import subprocess
@@ -168,6 +169,7 @@ def compare(targets, *, auth, concurrencies, runs, duration, warmup):
                     run["p99_ms"],
                     run["errors"],
                 )
+                run["loadavg_1m"] = os.getloadavg()[0]
                 collected[name].append(run)
         results[concurrency] = {
             name: _median_of(runs) for name, runs in collected.items()

@@ -14,6 +14,8 @@ KIB = 1024
 @dataclass
 class TreeMemory:
     pids: list
+    # (pid, command name, RSS KiB) per process, the root first.
+    processes: list
     rss_kib: int
     hwm_kib: int
     pss_kib: int
@@ -67,6 +69,14 @@ def _status_kib(pid, field):
     return 0
 
 
+def _command(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+    except OSError:
+        return ""
+
+
 def _pss_kib(pid):
     try:
         with open(f"/proc/{pid}/smaps_rollup") as rollup:
@@ -82,6 +92,7 @@ def tree_memory(root_pid):
     pids = process_tree(root_pid)
     return TreeMemory(
         pids=pids,
+        processes=[(pid, _command(pid), _status_kib(pid, "VmRSS")) for pid in pids],
         rss_kib=sum(_status_kib(pid, "VmRSS") for pid in pids),
         hwm_kib=sum(_status_kib(pid, "VmHWM") for pid in pids),
         pss_kib=sum(_pss_kib(pid) for pid in pids),

@@ -47,6 +47,29 @@ def fetch_table(fetch):
     return lines
 
 
+EXPERIMENTS = {
+    "fetch": "the fetch as built (2 Redis round trips on a hit)",
+    "one_trip": "key record + prompt entries in one MGET (1 round trip)",
+    "in_process": "key and body held in the worker (0 round trips)",
+    "bare": "bare JsonResponse",
+}
+
+
+def experiments_table(rows):
+    bare = rows["bare"]["rps"]
+    lines = [
+        "What-if at c=8 (workbench/bench_views.py experiments, same server)",
+        f"  {'variant':<60} {'req/s':>7} {'p99 ms':>7} {'x bare':>7}",
+    ]
+    for name, label in EXPERIMENTS.items():
+        row = rows[name]
+        lines.append(
+            f"  {label:<60} {row['rps']:>7,.0f} {row['p99_ms']:>7.2f} "
+            f"{row['rps'] / bare:>7.2f}"
+        )
+    return lines
+
+
 def ingest_table(ingest):
     lines = [
         f"Ingestion: {ingest['generations']:,} generations, OTLP protobuf + gzip, "
@@ -85,6 +108,13 @@ def memory_table(memory):
             f"{_fmt(peak.get('rss_mib'), '{:.1f}'):>7}Mi "
             f"{_fmt(peak.get('hwm_mib'), '{:.1f}'):>7}Mi"
         )
+    return lines
+
+
+def profile_lines(title, summary, limit=12):
+    lines = [f"{title} ({summary['samples']} busy samples, py-spy)"]
+    for row in summary["buckets"][:limit]:
+        lines.append(f"  {row['share'] * 100:5.1f}%  {row['bucket']}")
     return lines
 
 
@@ -150,12 +180,16 @@ def render(result):
     sections = []
     if result.get("fetch"):
         sections.append(fetch_table(result["fetch"]))
+    if result.get("fetch_experiments"):
+        sections.append(experiments_table(result["fetch_experiments"]))
     for note in result.get("notes", []):
         sections.append([f"NOTE: {note}"])
     if result.get("ingest"):
         sections.append(ingest_table(result["ingest"]))
     if result.get("memory"):
         sections.append(memory_table(result["memory"]))
+    for title, summary in result.get("profile", {}).items():
+        sections.append(profile_lines(f"Profile, {title}", summary))
     lines, rows = targets_table(result)
     result["targets"] = [
         {"figure": a, "value": b, "target": c, "result": d} for a, b, c, d in rows

@@ -9,7 +9,9 @@ Settings come from the environment (defaults in brackets): BENCH_DATABASE_URL
 [redis://127.0.0.1:6379/10], BENCH_VAR_DIR [/tmp/wb_bench-var], BENCH_PORTS
 [8150-8159], BENCH_RUNS [3], BENCH_DURATION [3], BENCH_WARMUP [2],
 BENCH_GENERATIONS [20000], BENCH_BATCH_SIZE [100], BENCH_CLIENTS [4],
-BENCH_INGEST_TIMEOUT [300], BENCH_ONLY [fetch,ingest].
+BENCH_INGEST_TIMEOUT [300], BENCH_ONLY [fetch,ingest], BENCH_WORKER_POOL
+[prefork], BENCH_PROFILE [0] (1: sample the servers with py-spy), BENCH_EXPERIMENTS [1]
+(0: skip the fetch variants of workbench/bench_views.py).
 """
 
 import base64
@@ -31,6 +33,7 @@ import ingest
 import psycopg
 import redis
 import report
+import sampling
 from memory import tree_memory
 from services import ServiceError, Stack, free_port
 
@@ -61,6 +64,10 @@ def config():
         "clients": int(setting("BENCH_CLIENTS", "4")),
         "ingest_timeout": int(setting("BENCH_INGEST_TIMEOUT", "300")),
         "only": setting("BENCH_ONLY", "fetch,ingest").split(","),
+        # The Procfile's pool is prefork; "threads" shows what one process saves.
+        "worker_pool": setting("BENCH_WORKER_POOL", "prefork"),
+        "profile": setting("BENCH_PROFILE", "0") == "1",
+        "experiments": setting("BENCH_EXPERIMENTS", "1") == "1",
     }
 
 
@@ -225,6 +232,67 @@ def run_fetch(cfg, stack, seed, auth, result):
     )
     measured.update(runs=cfg["runs"], duration=cfg["duration"], url=url, etag=etag)
     result["fetch"] = measured
+    if cfg["experiments"]:
+        run_fetch_experiments(cfg, stack, seed, auth, targets, result)
+    if cfg["profile"]:
+        profile_fetch(cfg, stack, auth, targets, result)
+
+
+def run_fetch_experiments(cfg, stack, seed, auth, targets, result):
+    """The same fetch with one cache round trip and with none (bench_views)."""
+    name = quote(seed["prompt_name"], safe="")
+    variants = {
+        "fetch": targets["fetch"],
+        "bare": targets["bare"],
+        "one_trip": (
+            f"{stack.base_url}/bench/fetch-one-trip/{name}?label=production",
+            None,
+        ),
+        "in_process": (
+            f"{stack.base_url}/bench/fetch-in-process/{name}?label=production",
+            None,
+        ),
+    }
+    for variant, (url, _) in variants.items():
+        _, problem = check_fetch(url, auth, seed)
+        if problem and variant != "bare":
+            result["notes"].append(f"experiment {variant} skipped: {problem}")
+            return
+    measured = fetch.compare(
+        variants,
+        auth=auth,
+        concurrencies=(8,),
+        runs=cfg["runs"],
+        duration=cfg["duration"],
+        warmup=1,
+    )
+    result["fetch_experiments"] = measured["by_c"][8]
+
+
+def worker_pids(service):
+    """The pids doing the work: a pre-forking master's children, or itself."""
+    tree = tree_memory(service.pid).pids
+    return tree[1:] or tree
+
+
+def profile_fetch(cfg, stack, auth, targets, result):
+    seconds = max(cfg["duration"], 5)
+    for name in ("fetch", "bare"):
+        url, etag = targets[name]
+        recorders = sampling.start(
+            worker_pids(stack.web),
+            seconds=seconds,
+            out_dir=cfg["var_dir"] / "profiles",
+            label=name,
+        )
+        if not recorders:
+            result["notes"].append("BENCH_PROFILE=1 but no py-spy found")
+            return
+        fetch.run_wrk(url, concurrency=8, duration=seconds, auth=auth, etag=etag)
+        outputs = sampling.finish(recorders, timeout=seconds + 20)
+        result.setdefault("profile", {})[f"web: {name} at c=8"] = sampling.summarize(
+            outputs
+        )
 
 
 def run_ingest(cfg, stack, seed, auth, result, peak):
@@ -239,6 +307,15 @@ def run_ingest(cfg, stack, seed, auth, result, peak):
         peak.sample()
         stack.check_alive()
 
+    recorders = {}
+    if cfg["profile"]:
+        for name, service in (("web", stack.web), ("worker", stack.worker)):
+            recorders[name] = sampling.start(
+                tree_memory(service.pid).pids,
+                seconds=cfg["ingest_timeout"],
+                out_dir=cfg["var_dir"] / "profiles",
+                label=f"ingest-{name}",
+            )
     result["ingest"] = ingest.run(
         base_url=stack.base_url,
         database_url=cfg["database_url"],
@@ -252,6 +329,11 @@ def run_ingest(cfg, stack, seed, auth, result, peak):
         timeout=cfg["ingest_timeout"],
         on_tick=tick,
     )
+    for name, started in recorders.items():
+        outputs = sampling.finish(started, timeout=20, interrupt=True)
+        result.setdefault("profile", {})[f"{name}: ingestion"] = sampling.summarize(
+            outputs
+        )
 
 
 def main():
@@ -273,6 +355,13 @@ def main():
         "config": {key: str(value) for key, value in cfg.items()},
         "notes": [],
     }
+    load = result["loadavg_before"] = os.getloadavg()
+    if load[0] > 0.5:
+        # Other work on the two cores takes CPU from the server and skews
+        # the figures; the medians over several runs soften it, no more.
+        result["notes"].append(
+            f"the machine was busy before the run (load {load[0]:.2f})"
+        )
     seed = prepare(cfg, env)
     auth = basic_auth(seed)
     port = free_port(cfg["ports"])
@@ -282,6 +371,7 @@ def main():
         port=port,
         log_dir=cfg["var_dir"] / "logs",
         pid_file=cfg["var_dir"] / "pids",
+        worker_pool=cfg["worker_pool"],
     )
     # SIGTERM (the shell trap, a CI timeout) must still stop the services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -301,6 +391,7 @@ def main():
         logger.error("%s", error)
     finally:
         stack.stop()
+    result["loadavg_after"] = os.getloadavg()
     print()
     print(report.render(result))
     path = report.save(result)

@@ -84,6 +84,9 @@ class Service:
 def free_port(ports):
     for port in ports:
         with socket.socket() as probe:
+            # As gunicorn binds: a socket in TIME_WAIT from the last run is no
+            # obstacle, a listener is.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
@@ -125,7 +128,7 @@ def wait_for_log(service, marker, timeout=60):
 class Stack:
     """gunicorn (2 sync workers), a Celery worker (concurrency 2) and beat."""
 
-    def __init__(self, *, repo, env, port, log_dir, pid_file):
+    def __init__(self, *, repo, env, port, log_dir, pid_file, worker_pool="prefork"):
         bin_dir = repo / ".venv" / "bin"
         self.base_url = f"http://127.0.0.1:{port}"
         common = {"env": env, "log_dir": log_dir, "pid_file": pid_file}
@@ -152,6 +155,8 @@ class Stack:
                 "worker",
                 "--loglevel",
                 "INFO",
+                "--pool",
+                worker_pool,
                 "--concurrency",
                 "2",
                 "--without-gossip",

@@ -23,6 +23,4 @@ urlpatterns = [
 
 # `make bench` compares the prompt fetch with a bare JSON view on the same server.
 if os.environ.get("WORKBENCH_BENCH_VIEWS") == "1":
-    from workbench import bench_views
-
-    urlpatterns.append(path("bench/bare", bench_views.bare))
+    urlpatterns.append(path("bench/", include("workbench.bench_views")))
