@@ -1,0 +1,17 @@
+"""Celery tasks: thin wrappers that load by id and call a service."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def process_batch(batch_id):
+    """Merge one accepted batch into traces, observations and scores."""
+    services.batch_process(batch_id=batch_id)
+
+
+@shared_task(ignore_result=True)
+def requeue_unprocessed_batches():
+    """Beat: re-queue batches accepted over a minute ago and still unprocessed."""
+    services.batches_requeue()
