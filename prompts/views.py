@@ -293,6 +293,7 @@ def prompt_version(request, project_slug, name, number):
     is_text = isinstance(version.content, str)
     context = {
         "prompt": prompt,
+        "short_name": prompt.name.rpartition("/")[2],
         "version": version,
         "labels": version.labels.order_by("name").values_list("name", flat=True),
         "segments": template_segments(version.content) if is_text else None,
