@@ -301,25 +301,19 @@ class CostedCounter:
 
 def run(
     *,
+    bodies,
     base_url,
     database_url,
     project_id,
     auth,
     public_key,
-    prompt,
     generations,
     batch_size,
     clients,
     timeout,
     on_tick=None,
 ):
-    """Post all batches with ``clients`` threads; wait until all are priced."""
-    bodies = build_batches(
-        generations=generations,
-        batch_size=batch_size,
-        public_key=public_key,
-        prompt=prompt,
-    )
+    """Post ``bodies`` with ``clients`` threads; wait until all are priced."""
     headers = otlp_headers(auth=auth, public_key=public_key)
     host_port = base_url.removeprefix("http://")
     host, port = host_port.split(":")

@@ -47,6 +47,38 @@ def fetch_table(fetch):
     return lines
 
 
+def fetch_cpu_table(readings):
+    lines = ["CPU per request at c=8, microseconds (one run each; /proc)"]
+    parts = readings["fetch"]["us_per_request"]
+    lines.append(f"  {'part':<46} {'fetch':>8} {'bare':>8}")
+    for part in parts:
+        lines.append(
+            f"  {part:<46} {parts[part]:>8.0f} "
+            f"{readings['bare']['us_per_request'][part]:>8.0f}"
+        )
+    for name in ("fetch", "bare"):
+        reading = readings[name]
+        lines.append(
+            f"  {name}: machine busy {reading['machine_busy_cpu_s']:.1f} of "
+            f"{reading['capacity_cpu_s']:.1f} CPU-s, "
+            f"{reading['elsewhere_cpu_s']:.1f} CPU-s elsewhere (not this bench)"
+        )
+    return lines
+
+
+def cpu_lines(reading, spans):
+    lines = [
+        f"  CPU over the run: machine busy {reading['machine_busy_cpu_s']:.1f} of "
+        f"{reading['capacity_cpu_s']:.1f} CPU-s; per part (CPU-s, ms per 1,000 spans):"
+    ]
+    for part, seconds in reading["parts_cpu_s"].items():
+        lines.append(f"    {part:<46} {seconds:>7.1f} {seconds / spans * 1e6:>8.0f}")
+    lines.append(
+        f"    {'elsewhere (not this bench)':<46} {reading['elsewhere_cpu_s']:>7.1f}"
+    )
+    return lines
+
+
 EXPERIMENTS = {
     "fetch": "the fetch as built (2 Redis round trips on a hit)",
     "one_trip": "key record + prompt entries in one MGET (1 round trip)",
@@ -90,6 +122,8 @@ def ingest_table(ingest):
             f"  ! incomplete: {ingest['costed_observations']:,} of "
             f"{ingest['generations']:,} observations priced when the wait ended"
         )
+    if ingest.get("cpu"):
+        lines += cpu_lines(ingest["cpu"], ingest["generations"])
     for failure in ingest["http_failures"]:
         lines.append(f"  ! {failure}")
     return lines
@@ -180,6 +214,8 @@ def render(result):
     sections = []
     if result.get("fetch"):
         sections.append(fetch_table(result["fetch"]))
+    if result.get("fetch_cpu_at_8"):
+        sections.append(fetch_cpu_table(result["fetch_cpu_at_8"]))
     if result.get("fetch_experiments"):
         sections.append(experiments_table(result["fetch_experiments"]))
     for note in result.get("notes", []):

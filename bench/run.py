@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
+import cpu
 import fetch
 import ingest
 import psycopg
@@ -232,10 +233,32 @@ def run_fetch(cfg, stack, seed, auth, result):
     )
     measured.update(runs=cfg["runs"], duration=cfg["duration"], url=url, etag=etag)
     result["fetch"] = measured
+    result["fetch_cpu_at_8"] = fetch_cpu(cfg, stack, auth, targets)
     if cfg["experiments"]:
         run_fetch_experiments(cfg, stack, seed, auth, targets, result)
     if cfg["profile"]:
         profile_fetch(cfg, stack, auth, targets, result)
+
+
+def fetch_cpu(cfg, stack, auth, targets):
+    """CPU microseconds per request by part, one c=8 run per endpoint."""
+    database = urlparse(cfg["database_url"]).path.lstrip("/")
+    readings = {}
+    for name in ("fetch", "bare"):
+        url, etag = targets[name]
+        meter = cpu.Meter(stack.services, database=database)
+        started = time.perf_counter()
+        run = fetch.run_wrk(
+            url, concurrency=8, duration=cfg["duration"], auth=auth, etag=etag
+        )
+        reading = meter.read(time.perf_counter() - started)
+        reading["requests"] = run["requests"]
+        reading["us_per_request"] = {
+            part: round(seconds / run["requests"] * 1e6, 1)
+            for part, seconds in reading["parts_cpu_s"].items()
+        }
+        readings[name] = reading
+    return readings
 
 
 def run_fetch_experiments(cfg, stack, seed, auth, targets, result):
@@ -316,19 +339,28 @@ def run_ingest(cfg, stack, seed, auth, result, peak):
                 out_dir=cfg["var_dir"] / "profiles",
                 label=f"ingest-{name}",
             )
+    bodies = ingest.build_batches(
+        generations=cfg["generations"],
+        batch_size=cfg["batch_size"],
+        public_key=seed["public_key"],
+        prompt=prompt,
+    )
+    database = urlparse(cfg["database_url"]).path.lstrip("/")
+    meter = cpu.Meter(stack.services, database=database)
     result["ingest"] = ingest.run(
+        bodies=bodies,
         base_url=stack.base_url,
         database_url=cfg["database_url"],
         project_id=seed["project_id"],
         auth=auth,
         public_key=seed["public_key"],
-        prompt=prompt,
         generations=cfg["generations"],
         batch_size=cfg["batch_size"],
         clients=cfg["clients"],
         timeout=cfg["ingest_timeout"],
         on_tick=tick,
     )
+    result["ingest"]["cpu"] = meter.read(result["ingest"]["end_to_end_seconds"])
     for name, started in recorders.items():
         outputs = sampling.finish(started, timeout=20, interrupt=True)
         result.setdefault("profile", {})[f"{name}: ingestion"] = sampling.summarize(
