@@ -285,10 +285,15 @@ def neighbour_numbers(version):
 @login_required
 def prompt_version(request, project_slug, name, number):
     project = open_project(request, project_slug)
-    prompt = project_prompt(project, name)
-    version = get_object_or_404(
-        PromptVersion.objects.select_related("created_by"), prompt=prompt, number=number
+    version = (
+        PromptVersion.objects.select_related("prompt", "created_by")
+        .filter(prompt__project=project, prompt__name=name, number=number)
+        .first()
     )
+    if version is None:
+        # A prompt may itself be named ".../v/<n>"; its detail URL lands here.
+        return prompt_detail(request, project_slug, f"{name}/v/{number}")
+    prompt = version.prompt
     previous, following = neighbour_numbers(version)
     is_text = isinstance(version.content, str)
     context = {

@@ -156,6 +156,7 @@ def test_a_member_walks_prompts_and_traces(live_server, page, shot, project, tra
 
     page.goto(f"{base}/")
     assert "/login/" in page.url
+    shot("00-login")
     page.fill("input[name=username]", "rita")
     page.fill("input[name=password]", "pw")
     page.click("button[type=submit]")

@@ -312,6 +312,46 @@ def test_names_with_any_characters_reach_their_pages(login_as, members, project,
     assert version.context["version"].number == 1
 
 
+def test_a_prompt_named_like_a_version_url_reaches_its_own_page(
+    login_as, members, project
+):
+    # "release" has no version 2, so ".../release/v/2/" is the prompt's page.
+    add_prompt(project, "release", "one")
+    add_prompt(project, "release/v/2", "I am a prompt")
+    client = login_as(members[Role.VIEWER])
+
+    version = client.get(prompt_url(project, "release", 1))
+    detail = client.get(prompt_url(project, "release/v/2"))
+    missing = client.get(prompt_url(project, "release", 3))
+
+    assert version.context["version"].content == "one"
+    assert missing.status_code == 404
+    assert detail.context["prompt"].name == "release/v/2"
+    assert "versions" in detail.context
+
+
+def test_the_detail_needs_a_bounded_number_of_queries(
+    login_as, members, project, django_assert_max_num_queries
+):
+    contents = [f"v{number} {{{{x}}}}" for number in range(1, 31)]
+    prompt = add_prompt(project, "many", *contents, labels={"production": 3})
+    for number in range(1, 31):
+        LabelMove.objects.create(
+            prompt=prompt,
+            label="staging",
+            from_version=number,
+            to_version=number + 1,
+            moved_by_name="ana",
+        )
+    client = login_as(members[Role.VIEWER])
+
+    with django_assert_max_num_queries(12):
+        response = client.get(prompt_url(project, "many"))
+
+    assert len(response.context["versions"]) == 30
+    assert response.content.decode().count("<td>ana</td>") == 30
+
+
 def test_unknown_prompts_and_versions_are_404(login_as, members, project, quiz):
     client = login_as(members[Role.VIEWER])
 

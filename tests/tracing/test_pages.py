@@ -353,6 +353,40 @@ def test_the_detail_shows_usage_cost_prompt_and_errors(
     assert "session-42" in html
 
 
+def test_the_detail_needs_a_bounded_number_of_queries(
+    login_as, members, project, quiz_version, django_assert_max_num_queries
+):
+    trace = add_trace(project, "big")
+    add_observation(trace, "root")
+    for index in range(40):
+        add_generation(
+            trace,
+            f"g{index}",
+            parent_observation_id="root",
+            offset=index / 10,
+            cost=Decimal("0.001"),
+            prompt_version=quiz_version,
+        )
+        Score.objects.create(
+            project=project,
+            score_id=f"s{index}",
+            trace_id="big",
+            name="ok",
+            value=1,
+            data_type="BOOLEAN",
+            timestamp=NOW,
+        )
+    client = login_as(members[Role.VIEWER])
+
+    # Session, user, project, membership, trace, observations, scores.
+    with django_assert_max_num_queries(7):
+        response = client.get(trace_url(project, "big"))
+
+    assert len(response.context["rows"]) == 41
+    assert response.content.decode().count("quiz/generator v4</a>") == 40
+    assert response.context["total_cost"] == Decimal("0.040")
+
+
 def test_a_prompt_link_falls_back_to_name_and_number(login_as, members, project):
     trace = add_trace(project, "t-fallback")
     add_generation(
