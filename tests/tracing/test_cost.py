@@ -1,0 +1,219 @@
+"""Cost: reported cost wins, then project prices, then genai-prices, else unknown."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tracing.cost import load_project_prices, observation_cost, public_usage
+from tracing.models import ModelPrice
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def cost(model, usage, *, provided=None, start=NOW, prices=()):
+    return observation_cost(
+        model=model,
+        usage=usage,
+        provided_cost=provided,
+        start_time=start,
+        project_prices=list(prices),
+    )
+
+
+def test_openai_style_cached_tokens_are_charged_once_at_the_cache_price():
+    # gpt-4o-mini: $0.15/M input, $0.075/M cached input, $0.60/M output.
+    result = cost(
+        "gpt-4o-mini", {"input": 600, "input_cached_tokens": 400, "output": 100}
+    )
+
+    assert result.total_cost == Decimal("0.00018")
+    assert result.price_source == "public"
+    assert result.cost_details == {
+        "input": "0.00012",
+        "output": "0.00006",
+        "total": "0.00018",
+    }
+    assert result.usage_details["total"] == 1100
+    assert result.price_used["model"] == "gpt-4o-mini"
+    assert result.price_used["prices"]["cache_read_mtok"] == "0.075"
+
+
+def test_anthropic_cache_reads_and_writes():
+    # claude-3-5-sonnet: $3/M input, $0.30/M cache read, $3.75/M cache write, $15/M out
+    result = cost(
+        "claude-3-5-sonnet-20241022",
+        {
+            "input": 400,
+            "cache_read_input_tokens": 400,
+            "cache_creation_input_tokens": 200,
+            "output": 100,
+        },
+    )
+
+    assert result.total_cost == Decimal("0.00357")
+    assert result.price_source == "public"
+
+
+def test_reasoning_tokens_are_priced_as_output():
+    # o3-mini: $1.10/M input, $4.40/M output (reasoning included)
+    result = cost(
+        "o3-mini", {"input": 1000, "output": 50, "output_reasoning_tokens": 50}
+    )
+
+    assert result.total_cost == Decimal("0.00154")
+
+
+def test_a_reported_cost_wins_over_every_price():
+    result = cost(
+        "gpt-4o-mini",
+        {"input": 1000, "output": 100},
+        provided={"input": "0.5", "output": "0.25"},
+    )
+
+    assert result.price_source == "reported"
+    assert result.total_cost == Decimal("0.75")
+    assert result.cost_details == {"input": "0.5", "output": "0.25", "total": "0.75"}
+
+
+def test_a_reported_total_is_kept_as_given():
+    result = cost(None, {}, provided={"total": "0.001", "input": "0.0004"})
+
+    assert result.total_cost == Decimal("0.001")
+
+
+@pytest.fixture
+def price(project):
+    def _price(**kwargs):
+        values = {
+            "model_name": "gpt-4o-mini",
+            "match_pattern": "(?i)^(openai/)?gpt-4o-mini$",
+        }
+        values.update(kwargs)
+        return ModelPrice.objects.create(project=project, **values)
+
+    return _price
+
+
+def test_a_project_price_beats_genai_prices(project, price):
+    price(
+        prices={"input": 0.000001, "output": 0.000002, "input_cached_tokens": 0.0000005}
+    )
+
+    result = cost(
+        "gpt-4o-mini",
+        {"input": 1000, "output": 200, "input_cached_tokens": 400},
+        prices=load_project_prices(project.id),
+    )
+
+    assert result.price_source == "project"
+    assert result.total_cost == Decimal("0.0016")
+    assert result.cost_details["input_cached_tokens"] == "0.0002"
+    assert result.price_used["prices"] == {
+        "input": "0.000001",
+        "output": "0.000002",
+        "input_cached_tokens": "0.0000005",
+    }
+
+
+def test_a_project_price_without_a_reasoning_price_charges_reasoning_as_output(
+    project, price
+):
+    price(match_pattern="^my-model$", prices={"input": 0.001, "output": 0.002})
+
+    result = cost(
+        "my-model",
+        {"input": 10, "output": 5, "output_reasoning_tokens": 5},
+        prices=load_project_prices(project.id),
+    )
+
+    assert result.total_cost == Decimal("0.03")
+
+
+def test_the_latest_price_not_after_the_observation_applies(project, price):
+    price(start_date=datetime(2026, 1, 1, tzinfo=UTC), prices={"input": 0.001})
+    price(start_date=datetime(2026, 6, 1, tzinfo=UTC), prices={"input": 0.002})
+    price(start_date=datetime(2027, 1, 1, tzinfo=UTC), prices={"input": 0.004})
+    price(start_date=None, prices={"input": 0.0005})
+    prices = load_project_prices(project.id)
+
+    assert cost("gpt-4o-mini", {"input": 10}, prices=prices).total_cost == Decimal(
+        "0.02"
+    )
+    early = datetime(2026, 3, 1, tzinfo=UTC)
+    assert cost(
+        "gpt-4o-mini", {"input": 10}, start=early, prices=prices
+    ).total_cost == (Decimal("0.01"))
+    ancient = datetime(2025, 3, 1, tzinfo=UTC)
+    assert cost(
+        "gpt-4o-mini", {"input": 10}, start=ancient, prices=prices
+    ).total_cost == Decimal("0.005")
+
+
+def test_a_case_insensitive_pattern_and_provider_prefix_match(project, price):
+    price(prices={"input": 0.001})
+
+    result = cost(
+        "OpenAI/GPT-4o-mini", {"input": 3}, prices=load_project_prices(project.id)
+    )
+
+    assert result.total_cost == Decimal("0.003")
+
+
+def test_a_provider_prefix_is_stripped_for_genai_prices():
+    result = cost("openai/gpt-4o-mini", {"input": 800, "output": 100})
+
+    assert result.total_cost == Decimal("0.00018")
+    assert result.price_used["provider"] == "openai"
+
+
+def test_a_date_suffixed_model_name_finds_its_public_price():
+    dated = cost("gpt-4o-mini-2024-07-18", {"input": 800, "output": 100})
+    anthropic = cost(
+        "anthropic/claude-3-5-sonnet-20241022", {"input": 1000, "output": 100}
+    )
+
+    assert dated.total_cost == Decimal("0.00018")
+    assert anthropic.total_cost == Decimal("0.0045")
+
+
+def test_an_unknown_model_has_no_cost_not_zero():
+    result = cost("acme-private-llm-7", {"input": 1000, "output": 100})
+
+    assert result.total_cost is None
+    assert result.price_source == "unknown"
+    assert result.cost_details == {}
+
+
+def test_usage_without_a_model_has_no_cost():
+    result = cost(None, {"input": 10})
+
+    assert (result.total_cost, result.price_source) == (None, "unknown")
+
+
+def test_net_usage_becomes_gross_genai_usage():
+    usage = public_usage(
+        {
+            "input": 100,
+            "input_cached_tokens": 30,
+            "input_cache_creation_1h": 5,
+            "input_audio_tokens": 7,
+            "output": 20,
+            "output_reasoning_tokens": 8,
+            "total": 170,
+        }
+    )
+
+    assert usage.input_tokens == 142
+    assert usage.cache_read_tokens == 30
+    assert usage.cache_write_tokens == 5
+    assert usage.cache_write_1h_tokens == 5
+    assert usage.input_audio_tokens == 7
+    assert usage.output_tokens == 28
+    assert usage.output_reasoning_tokens == 8
+
+
+def test_an_invalid_stored_pattern_is_skipped(project, price):
+    price(match_pattern="([", prices={"input": 1})
+
+    assert load_project_prices(project.id) == []
