@@ -42,6 +42,7 @@ class PromptFilters:
     type: str
     tag: str
     label: str
+    flat: bool
 
     @classmethod
     def from_query(cls, query):
@@ -51,12 +52,13 @@ class PromptFilters:
             type=query.get("type", ""),
             tag=query.get("tag", ""),
             label=query.get("label", ""),
+            flat=query.get("flat") == "1",
         )
 
     @property
     def searching(self):
         """A search shows every match below the folder, not one folder level."""
-        return bool(self.q or self.type or self.tag or self.label)
+        return bool(self.q or self.type or self.tag or self.label or self.flat)
 
 
 def folder_of(name):

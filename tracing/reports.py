@@ -40,7 +40,11 @@ OUTPUT_USAGE_KEYS = ("output", "output_reasoning_tokens", "output_audio_tokens")
 LLM_CALL_TYPES = (ObservationType.GENERATION, ObservationType.EMBEDDING)
 NO_PROMPT = "(no prompt)"
 NO_MODEL = "(no model)"
-UNPRICED = Q(total_cost__isnull=True, price_source=PriceSource.UNKNOWN)
+# A call with usage that no price matched. Calls without usage (typically
+# failed requests) have nothing to price, so they are not flagged.
+UNPRICED = Q(total_cost__isnull=True, price_source=PriceSource.UNKNOWN) & ~Q(
+    usage_details={}
+)
 
 REPORT_WINDOWS = (
     ("Last 24 hours", timedelta(days=1)),

@@ -202,9 +202,11 @@ def observation_tree(observations):
 
 
 def is_unpriced(observation):
+    """Mirrors ``reports.UNPRICED``: usage to price, but no price found."""
     return (
         observation.total_cost is None
         and observation.price_source == PriceSource.UNKNOWN
+        and bool(observation.usage_details)
     )
 
 

@@ -173,6 +173,21 @@ def test_the_list_groups_prompts_by_folder(login_as, members, project, quiz):
     assert '<span class="current">quiz</span>' in folder
 
 
+def test_the_list_can_show_every_prompt_without_folders(
+    login_as, members, project, quiz
+):
+    add_prompt(project, "top-level", "x")
+    client = login_as(members[Role.VIEWER])
+
+    response = client.get(reverse("prompt-list", args=[project.slug]), {"flat": "1"})
+
+    assert [prompt.name for prompt in response.context["prompts"]] == [
+        "quiz/generator",
+        "top-level",
+    ]
+    assert response.context["folders"] == []
+
+
 @pytest.mark.parametrize(
     ("query", "shown", "hidden"),
     [

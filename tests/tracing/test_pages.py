@@ -214,6 +214,33 @@ def test_a_trace_with_only_unpriced_generations_never_shows_zero_dollars(
     assert "$0" not in html
 
 
+def test_a_failed_call_without_usage_is_not_flagged_unpriced(
+    login_as, members, project
+):
+    trace = add_trace(project, "failed", name="failed-call")
+    add_observation(
+        trace,
+        "g",
+        type="GENERATION",
+        model="gpt-4o",
+        price_source="unknown",
+        level="ERROR",
+        status_message="APITimeoutError",
+    )
+    client = login_as(members[Role.VIEWER])
+
+    listing = client.get(reverse("trace-list", args=[project.slug]))
+    detail = client.get(trace_url(project, "failed"))
+    costs = client.get(reverse("cost-overview", args=[project.slug]))
+
+    assert listing.context["traces"][0].has_unpriced is False
+    assert "unpriced" not in listing.content.decode()
+    assert detail.context["rows"][0]["unpriced"] is False
+    assert "$0" not in detail.content.decode()
+    assert costs.context["windows"][0].unpriced_calls == 0
+    assert costs.context["windows"][0].by_model[0].calls == 1
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
