@@ -51,14 +51,19 @@ def etag_for(body):
 
 
 class Lookup:
-    """One fetch's cache state, read in a single round trip."""
+    """One fetch's cache state, read in a single round trip.
 
-    def __init__(self, project_id, name, kind, value):
+    ``extra_keys`` are read in the same round trip (the hot path adds the API
+    key record) and land in ``extra``.
+    """
+
+    def __init__(self, project_id, name, kind, value, *, extra_keys=()):
         self.project_id = project_id
         self.name = name
         self.generation_key = generation_key(project_id, name)
         self.entry_key = entry_key(project_id, name, kind, value)
-        found = cache.get_many([self.generation_key, self.entry_key])
+        found = cache.get_many([self.generation_key, self.entry_key, *extra_keys])
+        self.extra = {key: found.get(key) for key in extra_keys}
         self.generation = found.get(self.generation_key)
         entry = found.get(self.entry_key)
         self.hit = None
@@ -70,30 +75,29 @@ class Lookup:
                 project_id, name
             ):
                 self.hit = CachedFetch(body, etag)
-        if self.hit is None and self.generation is None:
-            # The stamp must exist before the caller reads the database, or a
-            # commit landing in between could not invalidate what it stores.
-            self.generation = self._start_generation()
 
-    def store(self, body):
-        """Cache ``body`` (bytes, or None for "not found") and return it.
+    def fill(self, build):
+        """Cache what ``build()`` reads from the database, and return it.
 
-        The entry is stamped with the generation seen when this lookup was
-        made, before the caller read any rows: if a commit bumped it since,
-        the entry is never served.
+        ``build`` returns the body bytes, or None for "not found". The entry
+        is stamped with a generation taken before ``build`` runs: if a commit
+        bumps it meanwhile, the entry is never served.
         """
+        if self.generation is None:
+            self.generation = self._start_generation()
+        body = build()
         etag = etag_for(body) if body is not None else None
         fetch = CachedFetch(body, etag)
-        if _has_uncommitted_change(self.project_id, self.name):
-            # This connection changed the prompt and has not committed: its
-            # rows may still roll back, so they must not reach the cache.
+        if self.generation is None or _has_uncommitted_change(
+            self.project_id, self.name
+        ):
+            # Uncommitted rows may still roll back: they must not be cached.
             return fetch
-        if self.generation is not None:
-            cache.set(
-                self.entry_key,
-                (self.generation, body, etag),
-                settings.PROMPT_CACHE_TIMEOUT,
-            )
+        cache.set(
+            self.entry_key,
+            (self.generation, body, etag),
+            settings.PROMPT_CACHE_TIMEOUT,
+        )
         return fetch
 
     def _start_generation(self):

@@ -109,6 +109,26 @@ def authenticate_api_key(authorization_header):
     )
 
 
+def api_key_record_key(public_key):
+    """The cache key of a key's record, for a hot path that reads it in the
+    same round trip as its own cache entries (see principal_from_record)."""
+    return _cache_key(public_key)
+
+
+def principal_from_record(public_key, secret, record):
+    """The principal when a cached key ``record`` admits ``secret``, else None.
+
+    None also for a record that is missing or marks an unknown key: the
+    caller then falls back to ``authenticate_api_key``.
+    """
+    if not record or record[2] != hash_secret(secret):
+        return None
+    key_id, project_id, _ = record
+    return ServicePrincipal(
+        project_id=project_id, api_key_id=key_id, public_key=public_key
+    )
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """DRF authentication for the public API (Basic ``pk:sk``)."""
 

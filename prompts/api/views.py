@@ -20,7 +20,13 @@ from prompts.errors import PromptError, PromptInputError, PromptNotFound
 from prompts.models import LABEL_PATTERN
 from prompts.selectors import PRODUCTION, prompt_page, version_for
 from workbench.api.errors import error_json
-from workbench.auth import ApiKeyError, authenticate_api_key
+from workbench.auth import (
+    ApiKeyError,
+    api_key_record_key,
+    authenticate_api_key,
+    parse_basic_credentials,
+    principal_from_record,
+)
 from workbench.models import Project
 
 from .bodies import encode, prompt_body, prompt_row
@@ -29,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+# public key -> project id, learnt per worker process; bounded by clearing.
+_key_projects = {}
+KEY_PROJECTS_MAX = 10_000
 
 
 def public_endpoint(*methods):
@@ -53,9 +62,7 @@ def public_endpoint(*methods):
                     request.META.get("HTTP_AUTHORIZATION", "")
                 )
             except ApiKeyError as error:
-                response = error_json(401, str(error))
-                response["WWW-Authenticate"] = 'Basic realm="api"'
-                return response
+                return _unauthorized(error)
             try:
                 return view(request, principal, **kwargs)
             except PromptError as error:
@@ -73,11 +80,18 @@ def prompt_collection(request, principal):
     return _list(request, principal)
 
 
+@csrf_exempt
+def prompt_item(request, name):
+    # The fetch authenticates by itself, in the same cache round trip as its
+    # prompt entry; everything else takes the common path.
+    if request.method == "GET":
+        return _fetch(request, name)
+    return _prompt_delete(request, name=name)
+
+
 @public_endpoint("GET", "DELETE")
-def prompt_item(request, principal, name):
-    if request.method == "DELETE":
-        return _delete(request, principal, name)
-    return _fetch(request, principal, name)
+def _prompt_delete(request, principal, name):
+    return _delete(request, principal, name)
 
 
 @public_endpoint("PATCH")
@@ -96,15 +110,24 @@ def prompt_version_labels(request, principal, name, version):
 # The hot path -------------------------------------------------------------
 
 
-def _fetch(request, principal, name):
-    kind, value = _fetch_target(request.GET)
+def _fetch(request, name):
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    try:
+        kind, value = _fetch_target(request.GET)
+    except PromptInputError as error:
+        return _after_authentication(header, error)
     if kind == BY_LABEL and not LABEL_PATTERN.match(value):
         # No label can have that name, so there is nothing to look up.
-        return error_json(404, _not_found_message(name, kind, value))
-    lookup = Lookup(principal.project_id, name, kind, value)
-    fetch = lookup.hit
-    if fetch is None:
-        fetch = lookup.store(_fetch_body(principal.project_id, name, kind, value))
+        return _after_authentication(
+            header, PromptNotFound(_not_found_message(name, kind, value))
+        )
+    try:
+        project_id, lookup = _authenticated_lookup(header, name, kind, value)
+    except ApiKeyError as error:
+        return _unauthorized(error)
+    fetch = lookup.hit or lookup.fill(
+        lambda: _fetch_body(project_id, name, kind, value)
+    )
     if fetch.body is None:
         return error_json(404, _not_found_message(name, kind, value))
     if _etag_matches(request.META.get("HTTP_IF_NONE_MATCH"), fetch.etag):
@@ -112,6 +135,45 @@ def _fetch(request, principal, name):
     else:
         response = HttpResponse(fetch.body, content_type="application/json")
     response["ETag"] = fetch.etag
+    return response
+
+
+def _authenticated_lookup(header, name, kind, value):
+    """``(project_id, Lookup)`` for a valid key, or raise ApiKeyError.
+
+    A key's project never changes, so once a worker has seen the key it
+    reads the key record together with the prompt's entries: a cache hit
+    costs one round trip. The secret is still checked on every request
+    against the record, so a revoked key (whose record is forgotten) falls
+    back to the full check at once.
+    """
+    public_key, secret = parse_basic_credentials(header)
+    project_id = _key_projects.get(public_key)
+    if project_id is not None:
+        record_key = api_key_record_key(public_key)
+        lookup = Lookup(project_id, name, kind, value, extra_keys=[record_key])
+        principal = principal_from_record(public_key, secret, lookup.extra[record_key])
+        if principal is not None and principal.project_id == project_id:
+            return project_id, lookup
+    principal = authenticate_api_key(header)
+    if len(_key_projects) >= KEY_PROJECTS_MAX:
+        _key_projects.clear()
+    _key_projects[public_key] = principal.project_id
+    return principal.project_id, Lookup(principal.project_id, name, kind, value)
+
+
+def _after_authentication(header, error):
+    """Answer ``error``, unless the key is bad: that is a 401 first."""
+    try:
+        authenticate_api_key(header)
+    except ApiKeyError as key_error:
+        return _unauthorized(key_error)
+    return error_json(error.status, error.message)
+
+
+def _unauthorized(error):
+    response = error_json(401, str(error))
+    response["WWW-Authenticate"] = 'Basic realm="api"'
     return response
 
 

@@ -5,10 +5,13 @@ import json
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from prompts import cache as prompt_cache
 from prompts import services
 from prompts.cache import BY_LABEL, Lookup
+from tests.conftest import ApiClient
+from workbench.auth import forget_api_key
 
 from .conftest import prompt_path
 
@@ -234,9 +237,12 @@ def test_a_committed_change_is_visible_with_real_commits(api, project):
 def test_an_entry_built_before_a_commit_is_never_served(project):
     lookup = Lookup(str(project.id), "g", BY_LABEL, "production")
     assert lookup.hit is None
-    # A writer commits between this reader's generation read and its store.
-    prompt_cache._Invalidation(project.id, ["g"])()
-    lookup.store(b'{"stale":true}')
+
+    def read_rows_while_a_writer_commits():
+        prompt_cache._Invalidation(project.id, ["g"])()
+        return b'{"stale":true}'
+
+    lookup.fill(read_rows_while_a_writer_commits)
 
     again = Lookup(str(project.id), "g", BY_LABEL, "production")
 
@@ -244,7 +250,7 @@ def test_an_entry_built_before_a_commit_is_never_served(project):
 
 
 def test_a_fresh_entry_is_served(project):
-    Lookup(str(project.id), "g", BY_LABEL, "production").store(b"{}")
+    Lookup(str(project.id), "g", BY_LABEL, "production").fill(lambda: b"{}")
 
     again = Lookup(str(project.id), "g", BY_LABEL, "production")
 
@@ -265,3 +271,34 @@ def test_cache_keys_stay_short_and_plain_for_any_name(project):
     assert prompt_cache.generation_key(project.id, "a") != (
         prompt_cache.generation_key(project.id, "b")
     )
+
+
+def test_a_revoked_key_is_refused_on_the_next_fetch(
+    api, api_key_pair, make_version, committed
+):
+    with committed():
+        make_version(name="g", labels=["production"])
+    assert fetch(api).status_code == 200
+    assert fetch(api).status_code == 200  # now served in one round trip
+
+    api_key, _ = api_key_pair
+    api_key.revoked_at = timezone.now()
+    api_key.save()
+    forget_api_key(api_key.public_key)
+
+    response = fetch(api)
+
+    assert response.status_code == 401
+    assert "unknown or revoked" in response.json()["message"]
+
+
+def test_a_wrong_secret_for_a_known_key_is_refused(api, make_version, committed):
+    with committed():
+        make_version(name="g", labels=["production"])
+    assert fetch(api).status_code == 200
+
+    wrong = ApiClient(api.public_key, "sk-lf-wrong")
+
+    assert fetch(wrong).status_code == 401
+    assert fetch(wrong, version="x").status_code == 401
+    assert fetch(wrong, label="Bad Label").status_code == 401
