@@ -9,6 +9,7 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -34,6 +35,7 @@ CACHE_WRITE_KEYS = {
 AUDIO_INPUT_KEYS = {"input_audio_tokens", "input_audio"}
 AUDIO_OUTPUT_KEYS = {"output_audio_tokens", "output_audio"}
 REASONING_KEYS = {"output_reasoning_tokens", "output_reasoning"}
+MILLION = Decimal(1_000_000)
 # A price without start date is older than any dated one.
 _MIN = datetime.min.replace(tzinfo=UTC)
 DATE_SUFFIX = re.compile(r"[-@_:](\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
@@ -186,7 +188,7 @@ def public_usage(usage):
             counts["output_audio_tokens"] += count
         elif key in REASONING_KEYS:
             counts["output_reasoning_tokens"] += count
-    if not ("input" in usage or "output" in usage):
+    if not (totals["input"] or totals["output"]):
         return None
     values = {key: value for key, value in counts.items() if value}
     return Usage(input_tokens=totals["input"], output_tokens=totals["output"], **values)
@@ -216,10 +218,7 @@ def _lookup_public_price(usage, model, start_time):
     return None
 
 
-def _public_cost(usage, model, start_time):
-    public = public_usage(usage)
-    if public is None:
-        return None
+def _public_result(public, model, start_time):
     result = _lookup_public_price(public, model, start_time)
     if result is None:
         return None
@@ -235,6 +234,63 @@ def _public_cost(usage, model, start_time):
         "prices": prices,
         "unit": "USD per million tokens",
     }
+    linear = all(
+        isinstance(value, Decimal) or value is None
+        for key, value in vars(result.model_price).items()
+        if not key.startswith("_")
+    )
+    return result, used, linear
+
+
+@lru_cache(maxsize=4096)
+def _public_unit_prices(model, day, keys):
+    """USD per token for each net usage key, from genai-prices, or None.
+
+    Prices without tiers are linear in the token counts, so one calculation
+    per key (a million tokens of that kind) gives a price that then applies
+    to any count: the same figures genai-prices computes, at a fraction of
+    the cost per observation. Tiered prices return None and are computed
+    in full every time.
+    """
+    found = None
+    unit_prices = {}
+    for key in keys:
+        public = public_usage({key: MILLION})
+        if public is None:
+            continue
+        computed = _public_result(public, model, day)
+        if computed is None:
+            return None
+        result, used, linear = computed
+        if not linear:
+            return None
+        found = used
+        unit_prices[key] = result.total_price / MILLION
+    return (found, unit_prices) if found else None
+
+
+def _public_cost(usage, model, start_time):
+    priced = {key: count for key, count in usage.items() if key != "total"}
+    day = (start_time or datetime.now(UTC)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    linear = _public_unit_prices(model, day, tuple(sorted(priced)))
+    if linear is not None:
+        used, unit_prices = linear
+        details = {
+            key: unit_prices[key] * count
+            for key, count in priced.items()
+            if key in unit_prices
+        }
+        total = sum(details.values(), Decimal(0))
+        cost_details = {key: _plain(value) for key, value in details.items()}
+        cost_details["total"] = _plain(total)
+        return Cost(usage, cost_details, total, PriceSource.PUBLIC, used)
+    public = public_usage(usage)
+    computed = public and _public_result(public, model, start_time)
+    if not computed:
+        return None
+    result, used, _ = computed
     details = {
         "input": _plain(result.input_price),
         "output": _plain(result.output_price),

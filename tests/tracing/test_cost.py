@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from genai_prices import calc_price
 
 from tracing.cost import load_project_prices, observation_cost, public_usage
 from tracing.models import ModelPrice
@@ -30,7 +31,8 @@ def test_openai_style_cached_tokens_are_charged_once_at_the_cache_price():
     assert result.total_cost == Decimal("0.00018")
     assert result.price_source == "public"
     assert result.cost_details == {
-        "input": "0.00012",
+        "input": "0.00009",
+        "input_cached_tokens": "0.00003",
         "output": "0.00006",
         "total": "0.00018",
     }
@@ -217,3 +219,26 @@ def test_an_invalid_stored_pattern_is_skipped(project, price):
     price(match_pattern="([", prices={"input": 1})
 
     assert load_project_prices(project.id) == []
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o-mini", "claude-3-5-sonnet", "o3-mini", "gemini-1.5-pro"]
+)
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"input": 1234, "output": 567},
+        {"input": 90, "input_cached_tokens": 3000, "output": 7},
+        {
+            "input": 5,
+            "cache_creation_input_tokens": 70,
+            "output": 1,
+            "output_reasoning_tokens": 40,
+        },
+        {"input": 250_000, "output": 10},
+    ],
+)
+def test_cached_unit_prices_agree_with_a_full_genai_prices_calculation(model, usage):
+    expected = calc_price(public_usage(usage), model, genai_request_timestamp=NOW)
+
+    assert cost(model, usage).total_cost == expected.total_price
