@@ -4,10 +4,14 @@
 and reports traces as JSON batches to /api/public/ingestion.
 """
 
+from decimal import Decimal
+
 import pytest
 
 from prompts.models import Prompt
 from prompts.services import version_create
+from tests.e2e.conftest import wait_for
+from tracing.models import Observation, Trace
 
 FOLDER_QUIZ = "e2e/folder/quiz"
 GRADER = "e2e-grader"
@@ -71,3 +75,38 @@ def test_create_prompt_text_and_chat(sdk2, sdk_project):
     chat = Prompt.objects.get(project=sdk_project, name="e2e/sdk2-chat")
     assert chat.type == "chat"
     assert chat.labels.get(name="staging").version.number == 1
+
+
+def test_a_trace_and_generation_end_with_public_price_and_prompt_link(
+    sdk2, prompts, worker, read_api
+):
+    result = sdk2(
+        "traced_generation",
+        name=FOLDER_QUIZ,
+        model="gpt-4o-mini",
+        usage={"input": 800, "output": 100, "unit": "TOKENS"},
+    )
+
+    def generation_view():
+        response = read_api.get(f"/api/public/observations/{result['observation_id']}")
+        return response.json() if response.status_code == 200 else None
+
+    view = wait_for(generation_view)
+    # gpt-4o-mini: $0.15 per million input tokens, $0.60 per million output
+    assert Decimal(str(view["calculatedTotalCost"])) == Decimal("0.00018")
+    assert view["promptName"] == FOLDER_QUIZ
+    assert view["promptVersion"] == 1
+    assert view["traceId"] == result["trace_id"]
+    observation = Observation.objects.get(observation_id=result["observation_id"])
+    assert observation.total_cost == Decimal("0.00018")
+    assert observation.price_source == "public"
+    assert observation.prompt_version == prompts.versions.get(number=1)
+    assert observation.latency_seconds == pytest.approx(0.9, abs=0.01)
+
+    def finished_trace():
+        trace = Trace.objects.filter(trace_id=result["trace_id"]).first()
+        return trace if trace and trace.output == "done" else None
+
+    trace = wait_for(finished_trace)
+    assert (trace.user_id, trace.session_id) == ("sdk2-user", "sdk2-session")
+    assert trace.name == "quiz-sdk2"

@@ -4,10 +4,14 @@
 protobuf (gzip); the worker turns them into traces and observations.
 """
 
+from decimal import Decimal
+
 import pytest
 
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
 from prompts.services import label_move, version_create
+from tests.e2e.conftest import wait_for
+from tracing.models import ModelPrice, Observation, Trace
 
 QUIZ = "e2e/quiz"
 INTERVIEW = "e2e/interviewer"
@@ -115,3 +119,50 @@ def test_a_label_move_is_seen_on_the_next_fetch(sdk5_process, prompts, sdk_proje
     assert '"version": 2' in second, second + process.stderr.read()
     assert "hard questions" in second
     assert process.wait(timeout=30) == 0
+
+
+@pytest.fixture
+def e2e_model_price(sdk_project):
+    return ModelPrice.objects.create(
+        project=sdk_project,
+        model_name="e2e-model",
+        match_pattern="(?i)^e2e-model$",
+        prices={
+            "input": 0.000001,
+            "output": 0.000002,
+            "input_cached_tokens": 0.0000005,
+        },
+    )
+
+
+def test_a_traced_generation_ends_with_its_cost_and_prompt_version(
+    sdk5, prompts, e2e_model_price, worker, read_api
+):
+    result = sdk5(
+        "traced_generation",
+        name=QUIZ,
+        label="staging",
+        model="e2e-model",
+        usage={"input": 1000, "output": 200, "input_cached_tokens": 400},
+    )
+
+    def generation_view():
+        response = read_api.get(f"/api/public/observations/{result['observation_id']}")
+        return response.json() if response.status_code == 200 else None
+
+    view = wait_for(generation_view)
+    # 1000 x $1/M + 200 x $2/M + 400 cached x $0.5/M
+    assert Decimal(str(view["calculatedTotalCost"])) == Decimal("0.0016")
+    assert view["type"] == "GENERATION"
+    assert view["traceId"] == result["trace_id"]
+    assert view["model"] == "e2e-model"
+    assert view["promptName"] == QUIZ
+    assert view["promptVersion"] == 2
+    assert view["usageDetails"]["input_cached_tokens"] == 400
+    observation = Observation.objects.get(observation_id=result["observation_id"])
+    assert observation.total_cost == Decimal("0.0016")
+    assert observation.price_source == "project"
+    assert observation.prompt_version == prompts.versions.get(number=2)
+    trace = Trace.objects.get(trace_id=result["trace_id"])
+    assert (trace.user_id, trace.session_id) == ("e2e-user", "e2e-session")
+    assert trace.name == "quiz"
