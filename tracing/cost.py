@@ -9,9 +9,9 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from genai_prices import Usage, calc_price
 

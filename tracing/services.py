@@ -412,10 +412,14 @@ def _copy_insert(model, rows):
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     values = [_column_value(field, now) for field in fields]
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([value(row) for value in values])
+    sql = f"COPY {table} ({columns}) FROM STDIN"
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        for row in rows:
+            copy.write_row([value(row) for value in values])
 
 
 def _insert(model, rows):
