@@ -47,9 +47,9 @@ def _parent_pids():
     return parents
 
 
-def process_tree(root_pid):
+def process_tree(root_pid, parents=None):
     """``root_pid`` and all its descendants that are alive now."""
-    parents = _parent_pids()
+    parents = _parent_pids() if parents is None else parents
     if root_pid not in parents:
         return []
     tree = [root_pid]
@@ -86,6 +86,15 @@ def _pss_kib(pid):
     except OSError:
         pass
     return 0
+
+
+def tree_rss_kib(root_pids):
+    """RSS per tree, cheaply (one scan of /proc): for sampling under load."""
+    parents = _parent_pids()
+    return {
+        root: sum(_status_kib(pid, "VmRSS") for pid in process_tree(root, parents))
+        for root in root_pids
+    }
 
 
 def tree_memory(root_pid):

@@ -35,7 +35,7 @@ import psycopg
 import redis
 import report
 import sampling
-from memory import tree_memory
+from memory import tree_memory, tree_rss_kib
 from services import ServiceError, Stack, free_port
 
 logger = logging.getLogger("bench")
@@ -180,21 +180,24 @@ class PeakMemory:
 
     def __init__(self, stack):
         self.stack = stack
-        self.peak = {}
+        self.peak_kib = {}
 
     def sample(self):
-        readings = measure_memory(self.stack)
-        for name, reading in readings.items():
-            best = self.peak.get(name)
-            if best is None or reading["rss_mib"] > best["rss_mib"]:
-                self.peak[name] = reading
+        services = {service.pid: service.name for service in self.stack.services}
+        readings = tree_rss_kib(services)
+        for pid, kib in readings.items():
+            name = services[pid]
+            self.peak_kib[name] = max(kib, self.peak_kib.get(name, 0))
+        self.peak_kib["total"] = max(
+            sum(readings.values()), self.peak_kib.get("total", 0)
+        )
 
     def result(self):
         # High-water marks cover the whole run, load spikes between samples too.
         final = measure_memory(self.stack)
         return {
             name: {
-                "rss_mib": self.peak.get(name, final[name])["rss_mib"],
+                "rss_mib": round(self.peak_kib.get(name, 0) / 1024, 1),
                 "hwm_mib": final[name]["hwm_mib"],
             }
             for name in final

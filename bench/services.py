@@ -174,7 +174,12 @@ class Stack:
     def start(self):
         for service in self.services:
             service.start()
-        wait_for_health(f"{self.base_url}/api/public/health", self.web)
+        health = f"{self.base_url}/api/public/health"
+        wait_for_health(health, self.web)
+        # Django loads the URLconf (every view module) on a worker's first
+        # request: idle memory is read once both workers have served some.
+        for _ in range(20):
+            wait_for_health(health, self.web)
         # Tasks sent before the worker consumes would only wait in Redis, but
         # the idle memory reading must see a worker that finished booting.
         if not wait_for_log(self.worker, " ready."):
