@@ -590,6 +590,24 @@ def test_patch_needs_a_key_and_cannot_touch_another_project(other_api, make_vers
     assert stored() == before
 
 
+def test_a_refused_protected_label_is_403_and_changes_nothing(
+    api, make_version, monkeypatch
+):
+    from prompts import services
+
+    make_version(name="g")
+    monkeypatch.setattr(services, "protected_label_allowed", lambda *args: False)
+    before = stored()
+
+    patched = patch(api, "g", 1, {"newLabels": ["production"]})
+    created = post(api, {"name": "g", "prompt": "v2", "labels": ["production"]})
+
+    assert_error(patched, 403, "'production' is protected")
+    assert patched.json()["error"] == "AccessDeniedError"
+    assert_error(created, 403, "'production' is protected")
+    assert stored() == before
+
+
 def test_other_methods_on_the_versions_route_are_405(api, make_version):
     make_version(name="g")
 

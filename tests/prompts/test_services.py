@@ -1,7 +1,9 @@
 """The registry's write services: numbering, labels, tags, validation."""
 
+import threading
+
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from prompts import services
 from prompts.errors import PromptForbidden, PromptInputError, PromptNotFound
@@ -509,3 +511,36 @@ def test_delete_never_reaches_another_projects_prompt(
         services.prompt_delete(project=other_project, name="a")
 
     assert Prompt.objects.filter(project=project, name="a").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks need PostgreSQL"
+)
+def test_concurrent_creates_of_one_new_name_all_succeed_in_order(project):
+    start = threading.Barrier(4)
+    numbers, errors = [], []
+
+    def create(index):
+        try:
+            start.wait()
+            version = services.version_create(
+                project=project, name="race", content=f"from {index}"
+            )
+            numbers.append(version.number)
+        except Exception as error:  # the assertion below reports it
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(numbers) == [1, 2, 3, 4]
+    prompt = Prompt.objects.get(project=project, name="race")
+    assert labels_of(prompt) == {"latest": 4}
+    assert LabelMove.objects.filter(prompt=prompt, label="latest").count() == 4
