@@ -14,7 +14,7 @@ urlpatterns = [
     re_path(r"^v2/prompts/?$", views.prompt_collection, name="public-prompts"),
     path(
         "v2/prompts/<path:name>/versions/<int:version>",
-        views.prompt_version_labels,
+        views.prompt_version,
         name="public-prompt-version",
     ),
     path("v2/prompts/<path:name>", views.prompt_item, name="public-prompt"),

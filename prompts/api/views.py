@@ -94,8 +94,17 @@ def _prompt_delete(request, principal, name):
     return _delete(request, principal, name)
 
 
+@csrf_exempt
+def prompt_version(request, name, version):
+    if request.method == "PATCH":
+        return _prompt_version_labels(request, name=name, version=version)
+    # Not a PATCH: the whole path is a name (one that cannot exist, since
+    # names hold no "/versions/<n>" segment), so answer as for any name.
+    return prompt_item(request, name=f"{name}/versions/{version}")
+
+
 @public_endpoint("PATCH")
-def prompt_version_labels(request, principal, name, version):
+def _prompt_version_labels(request, principal, name, version):
     body = _json_object(request)
     if "newLabels" not in body:
         raise PromptInputError("newLabels", "is required: a list of labels to add")

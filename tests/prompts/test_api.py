@@ -608,12 +608,26 @@ def test_a_refused_protected_label_is_403_and_changes_nothing(
     assert stored() == before
 
 
-def test_other_methods_on_the_versions_route_are_405(api, make_version):
+def test_other_methods_on_the_versions_route_treat_the_path_as_a_name(
+    api, make_version
+):
     make_version(name="g")
 
-    response = api.get(prompt_path("g", suffix="/versions/1"))
+    fetched = api.get(prompt_path("g", suffix="/versions/1"))
+    put = api.put(prompt_path("g", suffix="/versions/1"))
 
-    assert_error(response, 405, "PATCH")
+    assert_error(fetched, 404, "Prompt not found: 'g/versions/1'")
+    assert_error(put, 405, "GET, DELETE")
+
+
+def test_patch_splits_on_the_last_versions_segment(api, make_version):
+    make_version(name="release/versions/next")
+
+    response = patch(api, "release/versions/next", 1, {"newLabels": ["beta"]})
+
+    assert response.status_code == 200
+    assert response.json()["name"] == "release/versions/next"
+    assert response.json()["labels"] == ["beta", "latest"]
 
 
 # DELETE -------------------------------------------------------------------
