@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from prompts import services
 from prompts.models import Prompt
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +39,6 @@ def test_deleting_in_the_admin_uses_the_service(
 ):
     version = make_version(name="g")
     calls = []
-    from prompts import services
-
     real_delete = services.prompt_delete
 
     def spy(**kwargs):

@@ -1,10 +1,12 @@
 """The Langfuse-compatible prompt API: every endpoint, happy and error paths."""
 
+import base64
 import json
 
 import pytest
 from django.test import Client
 
+from prompts import services
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
 from workbench.models import NamingRule
 
@@ -504,8 +506,6 @@ def test_create_needs_a_key_and_writes_into_the_keys_project(
 
 def test_create_is_csrf_exempt(api_key_pair):
     api_key, secret = api_key_pair
-    import base64
-
     token = base64.b64encode(f"{api_key.public_key}:{secret}".encode()).decode()
     client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Basic {token}")
 
@@ -593,8 +593,6 @@ def test_patch_needs_a_key_and_cannot_touch_another_project(other_api, make_vers
 def test_a_refused_protected_label_is_403_and_changes_nothing(
     api, make_version, monkeypatch
 ):
-    from prompts import services
-
     make_version(name="g")
     monkeypatch.setattr(services, "protected_label_allowed", lambda *args: False)
     before = stored()
