@@ -8,6 +8,8 @@ and scores with bulk reads and writes, one transaction per batch.
 import json
 import logging
 from datetime import timedelta
+from functools import cache
+from types import SimpleNamespace
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -119,10 +121,17 @@ def _enqueue(batch_id):
 
 
 def batch_store(
-    *, project_id, source, events=None, payload=None, content_type="", sdk_version=""
+    *,
+    project_id,
+    source,
+    events=None,
+    payload=None,
+    content_type="",
+    sdk_version="",
+    event_count=None,
 ):
     """Keep an accepted body, then enqueue its processing once committed."""
-    count = len(events) if events is not None else 0
+    count = event_count if event_count is not None else len(events or [])
     with transaction.atomic():
         batch = IngestionBatch.objects.create(
             project_id=project_id,
@@ -139,15 +148,14 @@ def batch_store(
 
 
 def otel_batch_store(*, project_id, payload, content_type, sdk_version, span_count):
-    batch = batch_store(
+    return batch_store(
         project_id=project_id,
         source=BatchSource.OTEL,
         payload=payload,
         content_type=content_type,
         sdk_version=sdk_version,
+        event_count=span_count,
     )
-    IngestionBatch.objects.filter(pk=batch.pk).update(event_count=span_count)
-    return batch
 
 
 # Turning a batch into normalised events -------------------------------------------
@@ -239,6 +247,30 @@ def merge_event(row, event):
         row.last_event_at = time
 
 
+@cache
+def _field_defaults(model):
+    """(attname, default, callable?) for the columns of a new row."""
+    defaults = []
+    for field in model._meta.concrete_fields:
+        if isinstance(field, AutoField):
+            continue
+        default = field.default if field.has_default() else None
+        defaults.append((field.attname, default, callable(default)))
+    return defaults
+
+
+def new_row(model, **values):
+    """A new row as a plain object: building model instances costs more than
+    merging them, and new rows are written with COPY (or turned into model
+    instances for bulk_create on SQLite)."""
+    row = SimpleNamespace()
+    for attname, default, is_callable in _field_defaults(model):
+        setattr(row, attname, default() if is_callable else default)
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row
+
+
 def _locked(model, project_id, id_field, ids):
     if not ids:
         return {}
@@ -281,8 +313,11 @@ def _merge_observations(project_id, events):
     for event in events:
         row = rows.get(
             event["id"],
-            lambda event=event: Observation(
-                project_id=project_id, observation_id=event["id"], trace_id=""
+            lambda event=event: new_row(
+                Observation,
+                project_id=project_id,
+                observation_id=event["id"],
+                trace_id="",
             ),
         )
         merge_event(row, event)
@@ -308,14 +343,17 @@ def _merge_traces(project_id, events, existing, observation_rows):
     for event in events:
         row = rows.get(
             event["id"],
-            lambda event=event: Trace(project_id=project_id, trace_id=event["id"]),
+            lambda event=event: new_row(
+                Trace, project_id=project_id, trace_id=event["id"]
+            ),
         )
         merge_event(row, event)
     starts = _first_starts(observation_rows)
     for trace_id, (start, environment) in starts.items():
         if not rows.known(trace_id):
             # A thin trace: its observations came first, or no root span yet.
-            thin = rows.new[trace_id] = Trace(
+            thin = rows.new[trace_id] = new_row(
+                Trace,
                 project_id=project_id,
                 trace_id=trace_id,
                 timestamp=start,
@@ -334,7 +372,9 @@ def _merge_scores(project_id, events):
     for event in events:
         row = rows.get(
             event["id"],
-            lambda event=event: Score(project_id=project_id, score_id=event["id"]),
+            lambda event=event: new_row(
+                Score, project_id=project_id, score_id=event["id"]
+            ),
         )
         for name, value in event["fields"].items():
             setattr(row, name, value)
@@ -426,7 +466,7 @@ def _insert(model, rows):
     if connection.vendor == "postgresql":
         _copy_insert(model, rows)
     else:
-        model.objects.bulk_create(rows)
+        model.objects.bulk_create([model(**vars(row)) for row in rows])
 
 
 def _write(model, rows, fields):
