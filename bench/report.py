@@ -80,8 +80,8 @@ def cpu_lines(reading, spans):
 
 
 EXPERIMENTS = {
-    "fetch": "the fetch as built (2 Redis round trips on a hit)",
-    "one_trip": "key record + prompt entries in one MGET (1 round trip)",
+    "fetch": "the fetch as built (prompts/api/views.py)",
+    "one_trip": "key record + prompt entries in one MGET, no middleware work",
     "in_process": "key and body held in the worker (0 round trips)",
     "bare": "bare JsonResponse",
 }

@@ -7,7 +7,7 @@ figures with their targets; the JSON record goes to bench/results/.
 Settings come from the environment (defaults in brackets): BENCH_DATABASE_URL
 [postgres://postgres@127.0.0.1:5432/wb_bench], BENCH_REDIS_URL
 [redis://127.0.0.1:6379/10], BENCH_VAR_DIR [/tmp/wb_bench-var], BENCH_PORTS
-[8150-8159], BENCH_RUNS [3], BENCH_DURATION [3], BENCH_WARMUP [2],
+[8150-8159], BENCH_RUNS [5], BENCH_DURATION [2], BENCH_WARMUP [2],
 BENCH_GENERATIONS [20000], BENCH_BATCH_SIZE [100], BENCH_CLIENTS [4],
 BENCH_INGEST_TIMEOUT [300], BENCH_ONLY [fetch,ingest], BENCH_WORKER_POOL
 [prefork], BENCH_PROFILE [0] (1: sample the servers with py-spy), BENCH_EXPERIMENTS [1]
@@ -57,8 +57,8 @@ def config():
         "redis_url": setting("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
         "var_dir": Path(setting("BENCH_VAR_DIR", "/tmp/wb_bench-var")),
         "ports": list(range(int(low), int(high or low) + 1)),
-        "runs": int(setting("BENCH_RUNS", "3")),
-        "duration": int(setting("BENCH_DURATION", "3")),
+        "runs": int(setting("BENCH_RUNS", "5")),
+        "duration": int(setting("BENCH_DURATION", "2")),
         "warmup": int(setting("BENCH_WARMUP", "2")),
         "generations": int(setting("BENCH_GENERATIONS", "20000")),
         "batch_size": int(setting("BENCH_BATCH_SIZE", "100")),
