@@ -1,9 +1,18 @@
-"""Reads of the prompt registry, always scoped to one project."""
+"""Reads of the prompt registry, always scoped to one project, and the
+access functions that return a prompt or version for a user or fail."""
 
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.http import Http404
+from guardian.shortcuts import get_user_perms
+
+from workbench.models import Project, Role, role_at_least, stronger_role
+from workbench.selectors import membership_for
 
 from .errors import PromptNotFound
-from .models import LATEST, Label, Prompt, PromptVersion
+from .models import LATEST, FolderGrant, Label, Prompt, PromptVersion
 
 PRODUCTION = "production"
 
@@ -116,3 +125,93 @@ def _page_rows(prompts):
         }
         for prompt in prompts
     ]
+
+
+# Access -------------------------------------------------------------------
+
+# The guardian permission that a grant of each role on one prompt assigns.
+GRANT_PERMISSIONS = {
+    Role.VIEWER: "view_prompt",
+    Role.REVIEWER: "review_prompt",
+    Role.EDITOR: "edit_prompt",
+    Role.APPROVER: "approve_prompt",
+    Role.ADMIN: "admin_prompt",
+}
+PERMISSION_ROLES = {codename: role for role, codename in GRANT_PERMISSIONS.items()}
+
+
+def granted_role(user, prompt):
+    """The strongest role granted to ``user`` on this prompt or its folders."""
+    perms = get_user_perms(user, prompt)
+    roles = [PERMISSION_ROLES.get(codename) for codename in perms]
+    roles.extend(
+        grant.role
+        for grant in FolderGrant.objects.filter(project_id=prompt.project_id, user=user)
+        if grant.covers(prompt.name)
+    )
+    return stronger_role(*roles)
+
+
+def prompt_role(user, prompt, membership):
+    """The user's effective role on ``prompt``: project role plus grants.
+
+    Grants only add: nothing makes the role weaker than the project role.
+    Non-members have none, whatever was granted to them.
+    """
+    if user.is_superuser:
+        return Role.ADMIN
+    if membership is None:
+        return None
+    return stronger_role(membership.role, granted_role(user, prompt))
+
+
+def project_members_with_role(prompt, role):
+    """Users whose effective role on ``prompt`` is at least ``role``."""
+    found = []
+    for membership in prompt.project.memberships.select_related("user"):
+        if role_at_least(prompt_role(membership.user, prompt, membership), role):
+            found.append(membership.user)
+    return found
+
+
+@dataclass
+class PromptAccess:
+    """A prompt as one user may see it, with what they may do to it."""
+
+    project: Project
+    prompt: Prompt
+    role: str
+
+    def can(self, role):
+        return role_at_least(self.role, role)
+
+
+def prompt_for_user(user, project, name, *, needs=Role.VIEWER):
+    """The prompt ``name`` in ``project`` for ``user``, or fail.
+
+    Raises Http404 when the user may not see it (whether or not it exists)
+    and PermissionDenied when they may see it but their role on it is below
+    ``needs``.
+    """
+    membership = membership_for(user, project)
+    if membership is None and not user.is_superuser:
+        raise Http404("No such prompt.")
+    prompt = Prompt.objects.filter(project=project, name=name).first()
+    if prompt is None:
+        raise Http404("No such prompt.")
+    role = prompt_role(user, prompt, membership)
+    if not role_at_least(role, needs):
+        raise PermissionDenied(
+            f"This needs the {needs} role on {prompt.name}; you are {role}."
+        )
+    return PromptAccess(project=project, prompt=prompt, role=role)
+
+
+def version_for_user(user, project, name, number, *, needs=Role.VIEWER):
+    """``(access, version)`` for version ``number`` of ``name``, or fail."""
+    access = prompt_for_user(user, project, name, needs=needs)
+    version = access.prompt.versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    version.prompt = access.prompt
+    return access, version

@@ -28,7 +28,17 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def project(db):
-    return Project.objects.create(slug="acme", name="Acme")
+    # No protected labels: most tests are about the registry and the wire
+    # protocol. Review tests protect labels with the ``protected`` fixture.
+    return Project.objects.create(slug="acme", name="Acme", protected_labels=[])
+
+
+@pytest.fixture
+def protected(project):
+    """``project`` with ``production`` protected, as new projects have it."""
+    project.protected_labels = ["production"]
+    project.save(update_fields=["protected_labels"])
+    return project
 
 
 @pytest.fixture

@@ -35,6 +35,14 @@ class Project(models.Model):
         max_length=40, choices=NamingRule.choices, blank=True, default=""
     )
     protected_labels = models.JSONField(default=default_protected_labels, blank=True)
+    required_approvals = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Approvals a version needs before a protected label may move to it.",
+    )
+    author_approval_counts = models.BooleanField(
+        default=False,
+        help_text="Whether the author's own approval counts (off: four eyes).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -69,6 +77,16 @@ class Role(models.TextChoices):
 ROLE_RANK = {role: rank for rank, role in enumerate(Role.values)}
 
 
+def stronger_role(*roles):
+    """The strongest of ``roles`` (None entries ignored), or None."""
+    present = [role for role in roles if role]
+    return max(present, key=ROLE_RANK.__getitem__) if present else None
+
+
+def role_at_least(role, needed):
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
 class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -93,7 +111,7 @@ class Membership(models.Model):
 
     def has_role(self, role):
         """True when this membership's role is ``role`` or a stronger one."""
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+        return role_at_least(self.role, role)
 
 
 def hash_secret(secret):

@@ -215,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workbench@localhost")
+# Links in notifications point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Prompt fetches are served from the cache; 0 would bypass it (benchmarks only).
 PROMPT_CACHE_TIMEOUT = env_int("PROMPT_CACHE_TIMEOUT", 3600)

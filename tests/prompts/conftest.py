@@ -29,3 +29,18 @@ def prompt_path(name, *, encode_slashes=True, suffix=""):
 def committed(django_capture_on_commit_callbacks):
     """Run the on-commit hooks of what happens inside, as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def approve(members):
+    """Take a version through review: the editor asks, the approver approves."""
+    from prompts.services.reviews import review_decide, review_request
+    from workbench.models import Role
+
+    def _approve(version):
+        review_request(version=version, actor=members[Role.EDITOR])
+        review_decide(version=version, actor=members[Role.APPROVER], decision="approve")
+        version.refresh_from_db()
+        return version
+
+    return _approve

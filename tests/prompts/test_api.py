@@ -6,7 +6,6 @@ import json
 import pytest
 from django.test import Client
 
-from prompts import services
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
 from workbench.models import NamingRule
 
@@ -590,20 +589,32 @@ def test_patch_needs_a_key_and_cannot_touch_another_project(other_api, make_vers
     assert stored() == before
 
 
-def test_a_refused_protected_label_is_403_and_changes_nothing(
-    api, make_version, monkeypatch
+def test_a_protected_label_refuses_an_unapproved_version_with_403(
+    api, protected, make_version
 ):
     make_version(name="g")
-    monkeypatch.setattr(services, "protected_label_allowed", lambda *args: False)
     before = stored()
 
     patched = patch(api, "g", 1, {"newLabels": ["production"]})
     created = post(api, {"name": "g", "prompt": "v2", "labels": ["production"]})
 
     assert_error(patched, 403, "'production' is protected")
+    assert "version 1 is draft" in patched.json()["message"]
     assert patched.json()["error"] == "AccessDeniedError"
     assert_error(created, 403, "'production' is protected")
     assert stored() == before
+
+
+def test_an_api_key_may_move_a_protected_label_to_an_approved_version(
+    api, protected, make_version, approve
+):
+    approve(make_version(name="g"))
+
+    patched = patch(api, "g", 1, {"newLabels": ["production"]})
+
+    assert patched.status_code == 200
+    assert Label.objects.get(name="production").version.number == 1
+    assert LabelMove.objects.filter(label="production").get().moved_by_name == "API"
 
 
 def test_other_methods_on_the_versions_route_treat_the_path_as_a_name(

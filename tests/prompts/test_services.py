@@ -395,61 +395,80 @@ def test_the_project_naming_rule_is_quoted_in_the_error(project):
     assert version.prompt.name == "INTERVIEW_QUESTIONS"
 
 
-def test_protected_labels_go_through_the_one_permission_check(
-    project, make_version, principal, monkeypatch
+def test_protected_labels_refuse_a_version_that_is_not_approved(
+    protected, make_version, principal, members
 ):
     version = make_version(name="a", labels=["staging"])
-    seen = []
-
-    def refuse(project, label, version, actor):
-        seen.append((label, version.number, actor))
-        return False
-
-    monkeypatch.setattr(services, "protected_label_allowed", refuse)
     before = snapshot()
 
-    with pytest.raises(PromptForbidden):
+    with pytest.raises(PromptForbidden) as by_key:
         services.labels_add(version=version, labels=["production"], actor=principal)
     with pytest.raises(PromptForbidden):
         make_version(name="a", content="v2", labels=["production"], actor=principal)
     with pytest.raises(PromptForbidden):
-        services.label_move(prompt=version.prompt, label="production", version_number=1)
-    # Unprotected labels do not ask.
-    services.labels_add(version=version, labels=["beta"])
+        services.label_move(
+            prompt=version.prompt,
+            label="production",
+            version_number=1,
+            actor=members[Role.APPROVER],
+        )
+    # Unprotected labels move freely.
+    services.labels_add(version=version, labels=["beta"], actor=principal)
 
+    assert "only move to an approved version (version 1 is draft)" in str(by_key.value)
     assert snapshot()["versions"] == before["versions"]
     assert labels_of(version.prompt) == {"latest": 1, "staging": 1, "beta": 1}
-    assert [(label, actor) for label, _, actor in seen] == [
-        ("production", principal),
-        ("production", principal),
-        ("production", None),
-    ]
 
 
-def test_protected_labels_follow_the_project_setting(
-    project, make_version, monkeypatch
-):
+def test_protected_labels_follow_the_project_setting(project, make_version, principal):
     project.protected_labels = ["gold"]
     project.save()
-    monkeypatch.setattr(services, "protected_label_allowed", lambda *a: False)
 
-    version = make_version(name="a", labels=["production"])
+    version = make_version(name="a", labels=["production"], actor=principal)
     with pytest.raises(PromptForbidden) as error:
-        services.labels_add(version=version, labels=["gold"])
+        services.labels_add(version=version, labels=["gold"], actor=principal)
 
     assert "'gold' is protected" in error.value.message
     assert labels_of(version.prompt) == {"latest": 1, "production": 1}
 
 
-def test_api_keys_and_users_may_move_protected_labels_for_now(
-    project, make_version, principal, members
+def test_an_approved_version_takes_a_protected_label_from_keys_and_approvers(
+    protected, make_version, principal, members, approve
 ):
-    version = make_version(name="a")
+    version = approve(make_version(name="a"))
+    second = approve(make_version(name="a", content="v2"))
 
-    assert services.protected_label_allowed(project, "production", version, principal)
-    assert services.protected_label_allowed(
-        project, "production", version, members[Role.VIEWER]
+    with pytest.raises(PromptForbidden) as by_editor:
+        services.labels_add(
+            version=version, labels=["production"], actor=members[Role.EDITOR]
+        )
+    services.labels_add(version=version, labels=["production"], actor=principal)
+    services.labels_add(
+        version=second, labels=["production"], actor=members[Role.APPROVER]
     )
+
+    assert "only an approver may move it" in by_editor.value.message
+    assert moves_of(version.prompt)[-2:] == [
+        ("production", None, 1, "API"),
+        ("production", 1, 2, members[Role.APPROVER].username),
+    ]
+
+
+def test_rollback_moves_a_label_back_to_its_previous_version(
+    project, make_version, members
+):
+    make_version(name="a", labels=["staging", "beta"])
+    version = make_version(name="a", content="v2", labels=["staging"])
+
+    move = services.label_rollback(
+        prompt=version.prompt, label="staging", actor=members[Role.EDITOR]
+    )
+
+    assert (move.from_version, move.to_version) == (2, 1)
+    assert labels_of(version.prompt)["staging"] == 1
+    with pytest.raises(PromptInputError) as error:
+        services.label_rollback(prompt=version.prompt, label="beta")
+    assert "no earlier version" in error.value.message
 
 
 def test_delete_one_version_records_its_labels_and_moves_latest(

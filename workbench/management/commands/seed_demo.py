@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from prompts.models import Prompt
+from prompts.models import Prompt, ReviewStatus
 from prompts.services import label_move, version_create
+from prompts.services.comments import comment_add
+from prompts.services.reviews import review_decide, review_request
 from workbench.auth import forget_api_key
 from workbench.models import ApiKey, Membership, Project, Role, hash_secret
 
@@ -154,6 +156,23 @@ DEMO_PROMPTS = [
             },
         ],
         "moves": [("production", 2, "approver"), ("staging", 3, "editor")],
+        "in_review": {
+            "version": 3,
+            "author": "editor",
+            "message": "Adds a difficulty level; please check the wording.",
+            "thread": [
+                (
+                    "reviewer",
+                    "Which levels do we support? Officers will type anything "
+                    "here unless we list them.",
+                ),
+                (
+                    "editor",
+                    "Beginner, intermediate and advanced, as in the course "
+                    "catalogue. I can name them in the prompt.",
+                ),
+            ],
+        },
     },
     {
         "name": "resume/scorer",
@@ -311,6 +330,7 @@ def seed_prompt(project, spec, users):
             actor=users[version_spec["author"]],
         )
         for label in protected.intersection(version_spec["labels"]):
+            approve(version, users)
             label_move(
                 prompt=version.prompt,
                 label=label,
@@ -319,10 +339,45 @@ def seed_prompt(project, spec, users):
             )
     prompt = Prompt.objects.get(project=project, name=spec["name"])
     for label, number, actor_role in spec["moves"]:
+        if label in protected:
+            approve(prompt.versions.get(number=number), users)
         label_move(
             prompt=prompt, label=label, version_number=number, actor=users[actor_role]
         )
+    if "in_review" in spec:
+        seed_review(prompt, spec["in_review"], users)
     return True
+
+
+def approve(version, users):
+    """Take ``version`` through review: its author asks, the approver approves."""
+    if version.review_status == ReviewStatus.APPROVED:
+        return
+    review_request(version=version, actor=version.created_by)
+    review_decide(
+        version=version,
+        actor=users["approver"],
+        decision="approve",
+        body="Read it through with the team; ready for production.",
+    )
+
+
+def seed_review(prompt, spec, users):
+    """Leave one version in review with a comment thread on its last line."""
+    version = prompt.versions.get(number=spec["version"])
+    review_request(
+        version=version, actor=users[spec["author"]], message=spec["message"]
+    )
+    thread = None
+    for author, body in spec["thread"]:
+        comment = comment_add(
+            version=version,
+            actor=users[author],
+            body=body,
+            parent=thread,
+            line=None if thread else version.content.count("\n") + 1,
+        )
+        thread = thread or comment
 
 
 def banner(*, port, password, secret):

@@ -12,9 +12,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import cache as prompt_cache
-from .errors import PromptForbidden, PromptInputError, PromptNotFound
-from .models import (
+from workbench.models import Role, role_at_least
+from workbench.selectors import membership_for
+
+from .. import cache as prompt_cache
+from ..errors import PromptForbidden, PromptInputError, PromptNotFound
+from ..models import (
     LABEL_PATTERN,
     LATEST,
     PLACEHOLDER_NAME_PATTERN,
@@ -26,7 +29,10 @@ from .models import (
     Prompt,
     PromptType,
     PromptVersion,
+    ReviewStatus,
 )
+from ..selectors import prompt_role
+from . import events
 
 logger = logging.getLogger(__name__)
 
@@ -194,24 +200,39 @@ def actor_fields(actor):
     return None, API_ACTOR_NAME
 
 
-def protected_label_allowed(project, label, version, actor):
-    """May ``actor`` point the protected ``label`` at ``version``?
+def protected_label_refusal(project, label, version, actor):
+    """Why ``actor`` may not point the protected ``label`` at ``version``.
 
-    The single place that decides it. For now API keys act with the
-    project's full rights, as in Langfuse, and so do users; the review flow
-    will narrow this to approved versions and approvers.
+    The single place that decides it; None means allowed. Only an approved
+    version may hold a protected label. A user also needs the approver role
+    on the prompt; an API key acts for the project as a service account and
+    needs only the approval. The system (seeding, migrations) is trusted.
     """
-    return True
+    if actor is None:
+        return None
+    if version.review_status != ReviewStatus.APPROVED:
+        return (
+            f"Label '{label}' is protected in this project: it may only move to "
+            f"an approved version (version {version.number} is "
+            f"{version.get_review_status_display().lower()})."
+        )
+    if isinstance(actor, AbstractBaseUser):
+        membership = membership_for(actor, project)
+        role = prompt_role(actor, version.prompt, membership)
+        if not role_at_least(role, Role.APPROVER):
+            return (
+                f"Label '{label}' is protected in this project: only an approver "
+                "may move it."
+            )
+    return None
 
 
 def _check_protected(project, label, version, actor):
     if label not in (project.protected_labels or []):
         return
-    if not protected_label_allowed(project, label, version, actor):
-        raise PromptForbidden(
-            f"Label '{label}' is protected in this project: it may only move to "
-            f"an approved version (version {version.number} is not)."
-        )
+    refusal = protected_label_refusal(project, label, version, actor)
+    if refusal:
+        raise PromptForbidden(refusal)
 
 
 # Labels -------------------------------------------------------------------
@@ -233,7 +254,7 @@ def _point_label(*, prompt, label, version, actor):
     else:
         current.version = version
         current.save(update_fields=["version", "updated_at"])
-    return LabelMove.objects.create(
+    move = LabelMove.objects.create(
         prompt=prompt,
         label=label,
         from_version=from_number,
@@ -241,6 +262,9 @@ def _point_label(*, prompt, label, version, actor):
         moved_by=user,
         moved_by_name=actor_name,
     )
+    if label != LATEST:
+        events.label_moved(move)
+    return move
 
 
 def _touch(prompt):
@@ -296,6 +320,18 @@ def label_move(*, prompt, label, version_number, actor=None):
         move.to_version,
     )
     return move
+
+
+def label_rollback(*, prompt, label, actor=None):
+    """Move ``label`` back to the version it was on before its last move."""
+    last = prompt.label_moves.filter(label=label).order_by("-moved_at", "-id").first()
+    if last is None or last.from_version is None:
+        raise PromptInputError(
+            "label", f"'{label}' has no earlier version to roll back to"
+        )
+    return label_move(
+        prompt=prompt, label=label, version_number=last.from_version, actor=actor
+    )
 
 
 # Versions -----------------------------------------------------------------
@@ -391,6 +427,7 @@ def version_create(
             update_fields.append("tags")
         prompt.save(update_fields=update_fields)
         prompt_cache.invalidate_on_commit(project.id, name)
+        events.version_created(version)
     logger.info("Created %s v%s in %s", name, number, project.slug)
     return version
 
