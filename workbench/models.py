@@ -164,3 +164,105 @@ class ApiKey(models.Model):
 
     def check_secret(self, secret):
         return secrets.compare_digest(self.secret_hash, hash_secret(secret))
+
+
+class Webhook(models.Model):
+    """A URL that receives a signed JSON event when something happens."""
+
+    class Event(models.TextChoices):
+        LABEL_MOVED = "label.moved", "A label moved"
+        VERSION_CREATED = "version.created", "A version was created"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500)
+    # Shared with the receiver, which checks the HMAC-SHA256 signature.
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook, with its last answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["webhook", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.event} to {self.webhook_id}: {self.status}"
+
+
+class PersonalAccessToken(models.Model):
+    """A token a user's scripts send to the native API; it acts as the user.
+
+    Only a hash is stored; the token is shown once, when it is created.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="access_tokens",
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["token_hash"])
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def generate(cls, *, user, name):
+        """Create a token and return ``(token_record, token)``."""
+        prefix = secrets.token_hex(4)
+        token = f"wbt_{prefix}_{secrets.token_urlsafe(32)}"
+        record = cls.objects.create(
+            user=user, name=name, prefix=prefix, token_hash=hash_secret(token)
+        )
+        return record, token
+
+    def check_token(self, token):
+        return secrets.compare_digest(self.token_hash, hash_secret(token))

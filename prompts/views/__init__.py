@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from tracing.models import Observation
 from workbench.views import open_project, pretty_json
 
-from .models import (
+from ..models import (
     VARIABLE_PATTERN,
     Label,
     LabelMove,
