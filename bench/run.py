@@ -10,7 +10,7 @@ Settings come from the environment (defaults in brackets): BENCH_DATABASE_URL
 [8150-8159], BENCH_RUNS [5], BENCH_DURATION [2], BENCH_WARMUP [2],
 BENCH_GENERATIONS [20000], BENCH_BATCH_SIZE [100], BENCH_CLIENTS [4],
 BENCH_INGEST_TIMEOUT [300], BENCH_ONLY [fetch,ingest], BENCH_WORKER_POOL
-[prefork], BENCH_PROFILE [0] (1: sample the servers with py-spy), BENCH_EXPERIMENTS [1]
+[threads], BENCH_PROFILE [0] (1: sample the servers with py-spy), BENCH_EXPERIMENTS [1]
 (0: skip the fetch variants of workbench/bench_views.py).
 """
 
@@ -65,8 +65,9 @@ def config():
         "clients": int(setting("BENCH_CLIENTS", "4")),
         "ingest_timeout": int(setting("BENCH_INGEST_TIMEOUT", "300")),
         "only": setting("BENCH_ONLY", "fetch,ingest").split(","),
-        # The Procfile's pool is prefork; "threads" shows what one process saves.
-        "worker_pool": setting("BENCH_WORKER_POOL", "prefork"),
+        # The Procfile's pool is threads (one process); "prefork" shows what a
+        # process per slot buys in throughput and costs in memory.
+        "worker_pool": setting("BENCH_WORKER_POOL", "threads"),
         "profile": setting("BENCH_PROFILE", "0") == "1",
         "experiments": setting("BENCH_EXPERIMENTS", "1") == "1",
     }

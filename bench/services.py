@@ -128,7 +128,7 @@ def wait_for_log(service, marker, timeout=60):
 class Stack:
     """gunicorn (2 sync workers), a Celery worker (concurrency 2) and beat."""
 
-    def __init__(self, *, repo, env, port, log_dir, pid_file, worker_pool="prefork"):
+    def __init__(self, *, repo, env, port, log_dir, pid_file, worker_pool="threads"):
         bin_dir = repo / ".venv" / "bin"
         self.base_url = f"http://127.0.0.1:{port}"
         common = {"env": env, "log_dir": log_dir, "pid_file": pid_file}
