@@ -1,8 +1,11 @@
-"""Email notifications for registry events.
+"""Email notifications and webhooks for registry events.
 
 Who hears of what: reviewers when review is requested of them; the author
 and whoever asked for review when a decision is made; the prompt's approvers
-and the version's author when a protected label moves.
+and the version's author when a protected label moves. Users without an
+email address are skipped. The project's webhooks hear of every label move
+(except ``latest``, which moves with every new version) and every new
+version.
 """
 
 import logging
@@ -11,9 +14,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from workbench.models import Role
+from workbench import webhooks
+from workbench.models import Role, Webhook
 
-from .models import LabelMove, PromptVersion, Review, ReviewRequest
+from .models import LATEST, LabelMove, PromptVersion, Review, ReviewRequest
 from .selectors import project_members_with_role
 from .services import events
 from .services.reviews import requested_reviewers
@@ -22,10 +26,9 @@ logger = logging.getLogger(__name__)
 
 
 def announce(kind, pk):
-    handler = HANDLERS.get(kind)
-    if handler is None:
-        return
-    handler(pk)
+    """Run every handler for ``kind``; objects deleted since are skipped."""
+    for handler in HANDLERS.get(kind, ()):
+        handler(pk)
 
 
 def version_url(version):
@@ -89,10 +92,13 @@ def _label_moved(pk):
     if move is None or move.label not in (move.prompt.project.protected_labels or []):
         return
     prompt = move.prompt
-    subject = (
-        f"{prompt.name}: {move.label} moved from v{move.from_version} "
-        f"to v{move.to_version}"
-    )
+    if move.from_version is None:
+        subject = f"{prompt.name}: {move.label} set to v{move.to_version}"
+    else:
+        subject = (
+            f"{prompt.name}: {move.label} moved from v{move.from_version} "
+            f"to v{move.to_version}"
+        )
     version = PromptVersion.objects.filter(
         prompt=prompt, number=move.to_version
     ).first()
@@ -105,8 +111,35 @@ def _label_moved(pk):
     _send(subject, body, users)
 
 
+def _label_moved_webhooks(pk):
+    move = LabelMove.objects.select_related("prompt__project").filter(pk=pk).first()
+    if move is None or move.label == LATEST:
+        return
+    webhooks.webhook_deliveries_create(
+        move.prompt.project_id,
+        Webhook.Event.LABEL_MOVED,
+        webhooks.label_moved_payload(move),
+    )
+
+
+def _version_created_webhooks(pk):
+    version = (
+        PromptVersion.objects.select_related("prompt__project").filter(pk=pk).first()
+    )
+    if version is None:
+        return
+    webhooks.webhook_deliveries_create(
+        version.prompt.project_id,
+        Webhook.Event.VERSION_CREATED,
+        webhooks.version_created_payload(version),
+    )
+
+
+# Webhook deliveries are queued before any email goes out, so a mail server
+# that is down does not keep the webhooks from hearing of the event.
 HANDLERS = {
-    events.REVIEW_REQUESTED: _review_requested,
-    events.REVIEW_DECIDED: _review_decided,
-    events.LABEL_MOVED: _label_moved,
+    events.REVIEW_REQUESTED: [_review_requested],
+    events.REVIEW_DECIDED: [_review_decided],
+    events.LABEL_MOVED: [_label_moved_webhooks, _label_moved],
+    events.VERSION_CREATED: [_version_created_webhooks],
 }

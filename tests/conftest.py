@@ -1,6 +1,8 @@
 """Shared personas and clients: one project per tenant, one user per role."""
 
 import base64
+import ipaddress
+import socket
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,6 +21,28 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """Tests talk to this machine only: a connection anywhere else fails.
+
+    Webhook tests use public-looking URLs to exercise validation; this makes
+    sure none of them can ever reach the address it names.
+    """
+    connect = socket.create_connection
+
+    def guarded(address, *args, **kwargs):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise OSError(f"tests may not connect to {host}")
+        return connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", guarded)
 
 
 @pytest.fixture(autouse=True)

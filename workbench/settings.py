@@ -218,6 +218,9 @@ EMAIL_BACKEND = os.environ.get(
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "workbench@localhost")
 # Links in notifications point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Webhooks may only reach public addresses; turn this on to allow loopback
+# and private networks (a receiver on the same machine or the office LAN).
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 # Prompt fetches are served from the cache; 0 would bypass it (benchmarks only).
 PROMPT_CACHE_TIMEOUT = env_int("PROMPT_CACHE_TIMEOUT", 3600)

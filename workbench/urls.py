@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema")),
     path("p/<slug:project_slug>/", include("prompts.urls")),
     path("p/<slug:project_slug>/", include("tracing.urls")),
+    path("p/<slug:project_slug>/", include("workbench.webhook_urls")),
 ]
 
 # `make bench` compares the prompt fetch with a bare JSON view on the same server.
