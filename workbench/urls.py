@@ -11,6 +11,17 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Invited people choose their first password through these two pages.
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("admin/", admin.site.urls),
     path("api/public/", include("workbench.api.urls")),
     path("api/public/", include("prompts.api.urls")),
@@ -19,6 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema")),
     path("p/<slug:project_slug>/", include("prompts.urls")),
     path("p/<slug:project_slug>/", include("tracing.urls")),
+    path("p/<slug:project_slug>/", include("workbench.project_urls")),
     path("p/<slug:project_slug>/", include("workbench.webhook_urls")),
 ]
 

@@ -71,7 +71,8 @@ def clean_name(project, name):
             "name", "must not contain a '/versions/<number>' segment"
         )
     rule_error = project.naming_rule_error(name)
-    if rule_error:
+    # The rule binds new names only: prompts named before it keep taking versions.
+    if rule_error and not Prompt.objects.filter(project=project, name=name).exists():
         raise PromptInputError("name", rule_error)
     return name
 

@@ -65,4 +65,7 @@ def folder_grant_set(*, project, user, prefix, role, actor):
 
 def folder_grant_remove(*, grant, actor):
     logger.info("%s removed %s's grant on folder %s*", actor, grant.user, grant.prefix)
+    if getattr(actor, "pk", None) is not None:
+        # The history row of the deletion names who removed it (audit log).
+        grant._history_user = actor
     grant.delete()
