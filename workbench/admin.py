@@ -1,7 +1,6 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
-from .auth import forget_api_key
 from .models import ApiKey, Membership, Project
 
 
@@ -50,7 +49,6 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
-            forget_api_key(obj.public_key)
             return
         api_key, secret = ApiKey.generate(
             project=obj.project, note=obj.note, created_by=request.user
@@ -62,6 +60,3 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
             "Copy the secret now: it is stored only as a hash and never shown again.",
         )
 
-    def delete_model(self, request, obj):
-        forget_api_key(obj.public_key)
-        super().delete_model(request, obj)

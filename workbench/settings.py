@@ -123,10 +123,13 @@ if REDIS_URL:
         }
     }
 else:
+    # Files, not process memory: gunicorn's workers and the Celery worker
+    # must all see one cache, or a label move or a revoked key would reach
+    # only the process that made it.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "workbench",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
             "OPTIONS": {"MAX_ENTRIES": 20000},
         }
     }

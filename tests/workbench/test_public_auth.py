@@ -67,3 +67,23 @@ def test_it_stores_only_a_hash_of_the_secret(api_key_pair):
     assert api_key.public_key.startswith("pk-lf-")
     assert secret not in api_key.secret_hash
     assert api_key.check_secret(secret)
+
+
+def test_a_deleted_key_stops_working_at_once_even_from_a_bulk_delete(api, api_key_pair):
+    from workbench.models import ApiKey
+
+    assert api.get("/api/public/projects").status_code == 200
+
+    ApiKey.objects.filter(pk=api_key_pair[0].pk).delete()
+
+    assert api.get("/api/public/projects").status_code == 401
+
+
+def test_a_key_revoked_by_a_plain_update_of_the_row_stops_working(api, api_key_pair):
+    api_key, _ = api_key_pair
+    assert api.get("/api/public/projects").status_code == 200
+
+    api_key.revoked_at = timezone.now()
+    api_key.save()
+
+    assert api.get("/api/public/projects").status_code == 401
