@@ -2,6 +2,7 @@
 access functions that return a prompt or version for a user or fail."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -12,7 +13,17 @@ from workbench.models import Project, Role, role_at_least, stronger_role
 from workbench.selectors import membership_for
 
 from .errors import PromptNotFound
-from .models import LATEST, FolderGrant, Label, Prompt, PromptVersion
+from .models import (
+    LATEST,
+    Comment,
+    FolderGrant,
+    Label,
+    LabelMove,
+    Prompt,
+    PromptVersion,
+    Review,
+    ReviewRequest,
+)
 
 PRODUCTION = "production"
 
@@ -215,3 +226,133 @@ def version_for_user(user, project, name, number, *, needs=Role.VIEWER):
         raise Http404("No such version.")
     version.prompt = access.prompt
     return access, version
+
+
+# Timeline -------------------------------------------------------------------
+
+TIMELINE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One thing that happened to a prompt; ``kind`` says which fields apply.
+
+    ``version`` is the version's number; ``text`` is the commit message,
+    review request message, decision body or comment body.
+    """
+
+    kind: str
+    at: datetime
+    actor: str
+    record_id: str
+    version: int | None = None
+    text: str = ""
+    decision: str | None = None
+    label: str | None = None
+    from_version: int | None = None
+    to_version: int | None = None
+
+
+class TimelineKind:
+    VERSION = "version"
+    REVIEW_REQUEST = "review_request"
+    REVIEW = "review"
+    COMMENT = "comment"
+    LABEL_MOVE = "label_move"
+
+
+def prompt_timeline(prompt, *, limit=TIMELINE_LIMIT):
+    """What happened to ``prompt``, newest first, at most ``limit`` events.
+
+    Versions, review requests, decisions, comments (not deleted ones) and
+    label moves (not of ``latest``, which follows every version): one query
+    per kind, each reading at most ``limit`` rows.
+    """
+    events = [
+        *_version_events(prompt, limit),
+        *_review_request_events(prompt, limit),
+        *_review_events(prompt, limit),
+        *_comment_events(prompt, limit),
+        *_label_move_events(prompt, limit),
+    ]
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:limit]
+
+
+def _version_events(prompt, limit):
+    rows = PromptVersion.objects.filter(prompt=prompt).order_by("-created_at")
+    for row in rows.values(
+        "id", "number", "created_at", "created_by_name", "commit_message"
+    )[:limit]:
+        yield TimelineEvent(
+            kind=TimelineKind.VERSION,
+            at=row["created_at"],
+            actor=row["created_by_name"],
+            record_id=str(row["id"]),
+            version=row["number"],
+            text=row["commit_message"] or "",
+        )
+
+
+def _review_request_events(prompt, limit):
+    rows = ReviewRequest.objects.filter(version__prompt=prompt).order_by("-created_at")
+    for row in rows.values(
+        "id", "created_at", "requested_by__username", "version__number", "message"
+    )[:limit]:
+        yield TimelineEvent(
+            kind=TimelineKind.REVIEW_REQUEST,
+            at=row["created_at"],
+            actor=row["requested_by__username"] or "",
+            record_id=str(row["id"]),
+            version=row["version__number"],
+            text=row["message"],
+        )
+
+
+def _review_events(prompt, limit):
+    rows = Review.objects.filter(version__prompt=prompt).order_by("-created_at")
+    for row in rows.values(
+        "id", "created_at", "reviewer_name", "version__number", "decision", "body"
+    )[:limit]:
+        yield TimelineEvent(
+            kind=TimelineKind.REVIEW,
+            at=row["created_at"],
+            actor=row["reviewer_name"],
+            record_id=str(row["id"]),
+            version=row["version__number"],
+            text=row["body"],
+            decision=row["decision"],
+        )
+
+
+def _comment_events(prompt, limit):
+    rows = Comment.objects.filter(
+        version__prompt=prompt, deleted_at__isnull=True
+    ).order_by("-created_at")
+    for row in rows.values(
+        "id", "created_at", "author_name", "version__number", "body"
+    )[:limit]:
+        yield TimelineEvent(
+            kind=TimelineKind.COMMENT,
+            at=row["created_at"],
+            actor=row["author_name"],
+            record_id=str(row["id"]),
+            version=row["version__number"],
+            text=row["body"],
+        )
+
+
+def _label_move_events(prompt, limit):
+    rows = LabelMove.objects.filter(prompt=prompt).exclude(label=LATEST)
+    for row in rows.order_by("-moved_at", "-id").values(
+        "id", "moved_at", "moved_by_name", "label", "from_version", "to_version"
+    )[:limit]:
+        yield TimelineEvent(
+            kind=TimelineKind.LABEL_MOVE,
+            at=row["moved_at"],
+            actor=row["moved_by_name"],
+            record_id=str(row["id"]),
+            label=row["label"],
+            from_version=row["from_version"],
+            to_version=row["to_version"],
+        )

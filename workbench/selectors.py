@@ -16,9 +16,20 @@ def projects_for_user(user):
 
 
 def membership_for(user, project):
+    """The user's membership of ``project``, or None.
+
+    Remembered on the user object, which lives for one request, so the
+    several access checks a page makes cost one query between them.
+    """
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, project=project).first()
+    remembered = user.__dict__.setdefault("_memberships", {})
+    project_id = getattr(project, "pk", project)
+    if project_id not in remembered:
+        remembered[project_id] = Membership.objects.filter(
+            user=user, project_id=project_id
+        ).first()
+    return remembered[project_id]
 
 
 def project_for_user(user, slug, *, role=Role.VIEWER):

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, F, Max, Prefetch, Q
 from django.db.models.functions import Coalesce, Greatest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from tracing.models import Observation
+from workbench.models import Role
 from workbench.views import open_project, pretty_json
 
 from ..models import (
@@ -19,8 +20,15 @@ from ..models import (
     PromptType,
     PromptVersion,
 )
+from ..selectors import prompt_for_user
 
 HISTORY_LIMIT = 100
+# A thread is open while its first comment is neither resolved nor deleted.
+OPEN_THREADS = Q(
+    comments__parent__isnull=True,
+    comments__resolved_at__isnull=True,
+    comments__deleted_at__isnull=True,
+)
 
 
 def api_host(request):
@@ -176,16 +184,17 @@ def calls_per_version(project, prompt):
     return {row["number"]: row["calls"] for row in rows}
 
 
-def project_prompt(project, name):
-    return get_object_or_404(Prompt, project=project, name=name)
-
-
 @login_required
 def prompt_detail(request, project_slug, name):
+    # The review module builds on this one's page helpers, so it loads here.
+    from .review import label_controls
+
     project = open_project(request, project_slug)
-    prompt = project_prompt(project, name)
+    access = prompt_for_user(request.user, project, name)
+    prompt = access.prompt
     versions = list(
         prompt.versions.select_related("created_by")
+        .annotate(open_comments=Count("comments", filter=OPEN_THREADS))
         .prefetch_related(
             Prefetch("labels", queryset=Label.objects.only("id", "name", "version_id"))
         )
@@ -197,20 +206,24 @@ def prompt_detail(request, project_slug, name):
     usage = prompt_calls(project, prompt).aggregate(
         calls=Count("id"), traces=Count("trace_id", distinct=True)
     )
-    labels = prompt.labels.annotate(version_number=F("version__number")).order_by(
-        "name"
+    labels = list(
+        prompt.labels.annotate(version_number=F("version__number")).order_by("name")
     )
+    label_moves = list(LabelMove.objects.filter(prompt=prompt)[:HISTORY_LIMIT])
     context = {
+        "may_edit": access.can(Role.EDITOR),
         "prompt": prompt,
         "versions": versions,
         "latest": versions[0] if versions else None,
         "labels": labels,
-        "label_moves": LabelMove.objects.filter(prompt=prompt)[:HISTORY_LIMIT],
+        "label_moves": label_moves,
+        "open_comments": sum(version.open_comments for version in versions),
         "call_count": usage["calls"],
         "trace_count": usage["traces"],
         "name_literal": python_string(prompt.name),
         "host": api_host(request),
         "section": "prompts",
+        **label_controls(access, versions, labels, label_moves),
     }
     return render(request, "prompts/prompt_detail.html", context)
 
@@ -242,30 +255,6 @@ def template_segments(text):
     return segments
 
 
-def chat_rows(messages):
-    """One row per chat item: a role with its segments, or a placeholder."""
-    rows = []
-    for message in messages:
-        if not isinstance(message, dict):
-            rows.append({"raw": pretty_json(message)})
-        elif message.get("type") == "placeholder":
-            rows.append({"placeholder": message.get("name", "")})
-        else:
-            content = message.get("content")
-            if isinstance(content, str):
-                rows.append(
-                    {
-                        "role": message.get("role", ""),
-                        "segments": template_segments(content),
-                    }
-                )
-            else:
-                rows.append(
-                    {"role": message.get("role", ""), "raw": pretty_json(content)}
-                )
-    return rows
-
-
 def neighbour_numbers(version):
     """The previous and next version numbers of the same prompt, or None."""
     siblings = PromptVersion.objects.filter(prompt_id=version.prompt_id)
@@ -284,8 +273,28 @@ def neighbour_numbers(version):
     return previous, following
 
 
+def version_context(project, version):
+    """The version page's context apart from its review and comments."""
+    prompt = version.prompt
+    previous, following = neighbour_numbers(version)
+    return {
+        "prompt": prompt,
+        "short_name": prompt.name.rpartition("/")[2],
+        "version": version,
+        "labels": version.labels.order_by("name").values_list("name", flat=True),
+        "config_json": pretty_json(version.config),
+        "previous_number": previous,
+        "next_number": following,
+        "call_count": calls_per_version(project, prompt).get(version.number, 0),
+        "section": "prompts",
+    }
+
+
 @login_required
 def prompt_version(request, project_slug, name, number):
+    # The review module builds on this one's page helpers, so it loads here.
+    from .review import version_page
+
     project = open_project(request, project_slug)
     version = (
         PromptVersion.objects.select_related("prompt", "created_by")
@@ -295,20 +304,4 @@ def prompt_version(request, project_slug, name, number):
     if version is None:
         # A prompt may itself be named ".../v/<n>"; its detail URL lands here.
         return prompt_detail(request, project_slug, f"{name}/v/{number}")
-    prompt = version.prompt
-    previous, following = neighbour_numbers(version)
-    is_text = isinstance(version.content, str)
-    context = {
-        "prompt": prompt,
-        "short_name": prompt.name.rpartition("/")[2],
-        "version": version,
-        "labels": version.labels.order_by("name").values_list("name", flat=True),
-        "segments": template_segments(version.content) if is_text else None,
-        "chat_rows": None if is_text else chat_rows(version.content or []),
-        "config_json": pretty_json(version.config),
-        "previous_number": previous,
-        "next_number": following,
-        "call_count": calls_per_version(project, prompt).get(version.number, 0),
-        "section": "prompts",
-    }
-    return render(request, "prompts/prompt_version.html", context)
+    return version_page(request, project, version)
