@@ -6,7 +6,7 @@ no name with "/" ever sits before an action in a path.
 
 from django.urls import path
 
-from .views import audit, settings
+from .views import audit, settings, webhooks
 
 urlpatterns = [
     path("settings/", settings.project_settings, name="project-settings"),
@@ -28,4 +28,25 @@ urlpatterns = [
     path("settings/api-keys/revoke/", settings.api_key_revoke, name="api-key-revoke"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("audit/export.csv", audit.audit_csv, name="audit-csv"),
+    path("settings/webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path(
+        "settings/webhooks/<int:webhook_id>/toggle/",
+        webhooks.webhook_toggle,
+        name="webhook-toggle",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_id>/delete/",
+        webhooks.webhook_delete,
+        name="webhook-delete",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_id>/deliveries/",
+        webhooks.webhook_deliveries,
+        name="webhook-deliveries",
+    ),
+    path(
+        "settings/webhooks/<int:webhook_id>/deliveries/<uuid:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
 ]

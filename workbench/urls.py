@@ -31,7 +31,6 @@ urlpatterns = [
     path("p/<slug:project_slug>/", include("prompts.urls")),
     path("p/<slug:project_slug>/", include("tracing.urls")),
     path("p/<slug:project_slug>/", include("workbench.project_urls")),
-    path("p/<slug:project_slug>/", include("workbench.webhook_urls")),
 ]
 
 # `make bench` compares the prompt fetch with a bare JSON view on the same server.

@@ -5,17 +5,17 @@ import json
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from workbench.models import Membership
+from workbench.models import Membership, Role
 from workbench.selectors import project_for_user, projects_for_user
 
 
-def open_project(request, project_slug):
-    """The project a page is about, for a member (404 otherwise).
+def open_project(request, project_slug, *, role=Role.VIEWER):
+    """The project a page is about, for a member with at least ``role``.
 
-    It is also put on the request so the layout can show the project's
-    navigation.
+    404 for everyone else, 403 for members below ``role``. It is also put on
+    the request so the layout can show the project's navigation.
     """
-    project, membership = project_for_user(request.user, project_slug)
+    project, membership = project_for_user(request.user, project_slug, role=role)
     request.project = project
     request.membership = membership
     return project

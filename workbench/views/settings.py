@@ -10,7 +10,7 @@ written inside it (status 200, since htmx swaps in only successful answers).
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -20,6 +20,7 @@ from prompts.services import grants as grant_services
 from workbench import selectors, services
 from workbench.models import NamingRule, Role, role_at_least
 from workbench.services import SettingsInputError
+from workbench.views import open_project
 
 # Settings pages in tab order: (key, title, URL name).
 TABS = [
@@ -32,26 +33,12 @@ TABS = [
 GRANT_KINDS = {"prompt": "One prompt", "folder": "Every prompt whose name starts with"}
 
 
-def open_project_as_admin(request, project_slug):
-    """The project, for its admins (404 for outsiders, 403 below admin)."""
-    project, membership = selectors.project_for_user(
-        request.user, project_slug, role=Role.ADMIN
-    )
-    request.project = project
-    request.membership = membership
-    return project
-
-
 def settings_tabs(project, current):
-    """``[(key, title, url, is_current)]`` for the pages that are installed."""
-    tabs = []
-    for key, title, url_name in TABS:
-        try:
-            url = reverse(url_name, args=[project.slug])
-        except NoReverseMatch:
-            continue
-        tabs.append((key, title, url, key == current))
-    return tabs
+    """``[(key, title, url, is_current)]`` for the settings navigation."""
+    return [
+        (key, title, reverse(url_name, args=[project.slug]), key == current)
+        for key, title, url_name in TABS
+    ]
 
 
 def _render(request, project, tab, template, context, status=200):
@@ -104,7 +91,7 @@ def split_labels(text):
 @login_required
 def project_settings(request, project_slug):
     """GET shows the project's settings; POST changes them."""
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     form, errors, status = _settings_form(project), {}, 200
     if request.method == "POST":
         form = _posted_settings(request.POST)
@@ -159,14 +146,14 @@ def _member_done(request, project, notice):
 
 @login_required
 def members(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     return _members_page(request, project)
 
 
 @login_required
 @require_POST
 def member_add(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     form = {"identifier": request.POST.get("identifier", "").strip()}
     try:
         membership = services.member_add(
@@ -189,7 +176,7 @@ def member_add(request, project_slug):
 @login_required
 @require_POST
 def member_invite(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     form = {"email": request.POST.get("email", "").strip()}
     try:
         membership = services.member_invite(
@@ -218,7 +205,7 @@ def member_invite(request, project_slug):
 @login_required
 @require_POST
 def member_invite_resend(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     membership = selectors.membership_of(project, request.POST.get("user", ""))
     try:
         services.invitation_send(
@@ -236,7 +223,7 @@ def member_invite_resend(request, project_slug):
 @login_required
 @require_POST
 def member_role(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     membership = selectors.membership_of(project, request.POST.get("user", ""))
     try:
         services.member_role_set(
@@ -256,7 +243,7 @@ def member_role(request, project_slug):
 @login_required
 @require_POST
 def member_remove(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     membership = selectors.membership_of(project, request.POST.get("user", ""))
     try:
         services.member_remove(membership=membership, actor=request.user)
@@ -290,7 +277,7 @@ def _grants_page(request, project, *, status=200, form=None, error=None):
 
 @login_required
 def grants(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     return _grants_page(request, project)
 
 
@@ -349,7 +336,7 @@ def _grant_set(project, form, actor):
 @login_required
 @require_POST
 def grant_add(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     form = _posted_grant(request.POST)
     try:
         covered = _grant_set(project, form, request.user)
@@ -362,7 +349,7 @@ def grant_add(request, project_slug):
 @login_required
 @require_POST
 def grant_remove(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     membership = selectors.membership_of(project, request.POST.get("user", ""))
     target = request.POST.get("target", "")
     if request.POST.get("kind") == "folder":
@@ -404,7 +391,7 @@ def _api_keys_page(request, project, *, status=200, **extra):
 
 @login_required
 def api_keys(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     return _api_keys_page(request, project)
 
 
@@ -413,7 +400,7 @@ def api_keys(request, project_slug):
 @require_POST
 def api_key_create(request, project_slug):
     """Create a key and show its secret in this answer, the only time."""
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     note = request.POST.get("note", "")
     try:
         api_key, secret = services.api_key_create(
@@ -427,7 +414,7 @@ def api_key_create(request, project_slug):
 @login_required
 @require_POST
 def api_key_revoke(request, project_slug):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     api_key = selectors.api_key_of(project, request.POST.get("public_key", ""))
     try:
         services.api_key_revoke(api_key=api_key, actor=request.user)

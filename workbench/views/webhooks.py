@@ -11,20 +11,12 @@ from django.views.decorators.http import require_POST
 
 from workbench import webhooks
 from workbench.models import Role, Webhook, WebhookDelivery
-from workbench.selectors import project_for_user
-from workbench.views import pretty_json
+from workbench.views import open_project, pretty_json
+from workbench.views.settings import settings_tabs
 
 DELIVERY_LIMIT = 100
 # The new webhook whose secret the next page view shows, once.
 NEW_SECRET_SESSION_KEY = "webhook_secret_once"
-
-
-def open_project_as_admin(request, project_slug):
-    """The project, for its admins (404 for outsiders, 403 below admin)."""
-    project, membership = project_for_user(request.user, project_slug, role=Role.ADMIN)
-    request.project = project
-    request.membership = membership
-    return project
 
 
 def project_webhook(project, webhook_id):
@@ -46,6 +38,7 @@ def _list_page(request, project, *, form=None, error=None, status=200):
         "signature_header": webhooks.SIGNATURE_HEADER,
         "allow_private": settings.WEBHOOKS_ALLOW_PRIVATE,
         "section": "settings",
+        "tabs": settings_tabs(project, "webhooks"),
     }
     return render(request, "workbench/webhooks/list.html", context, status=status)
 
@@ -53,7 +46,7 @@ def _list_page(request, project, *, form=None, error=None, status=200):
 @login_required
 def webhook_list(request, project_slug):
     """GET lists the webhooks; POST registers one and shows its secret once."""
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     if request.method != "POST":
         return _list_page(request, project)
     form = {
@@ -73,7 +66,7 @@ def webhook_list(request, project_slug):
 @login_required
 @require_POST
 def webhook_toggle(request, project_slug, webhook_id):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     webhook = project_webhook(project, webhook_id)
     active = request.POST.get("active") == "1"
     webhooks.webhook_set_active(webhook=webhook, active=active, actor=request.user)
@@ -87,7 +80,7 @@ def webhook_toggle(request, project_slug, webhook_id):
 @login_required
 @require_POST
 def webhook_delete(request, project_slug, webhook_id):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     webhook = project_webhook(project, webhook_id)
     url = webhook.url
     webhooks.webhook_delete(webhook=webhook, actor=request.user)
@@ -111,14 +104,14 @@ def _deliveries_page(request, webhook, *, error=None, status=200):
 
 @login_required
 def webhook_deliveries(request, project_slug, webhook_id):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     return _deliveries_page(request, project_webhook(project, webhook_id))
 
 
 @login_required
 @require_POST
 def webhook_redeliver(request, project_slug, webhook_id, delivery_id):
-    project = open_project_as_admin(request, project_slug)
+    project = open_project(request, project_slug, role=Role.ADMIN)
     webhook = project_webhook(project, webhook_id)
     delivery = get_object_or_404(WebhookDelivery, pk=delivery_id, webhook=webhook)
     try:
