@@ -59,4 +59,3 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
             f"New key pair: public {api_key.public_key}, secret {secret}. "
             "Copy the secret now: it is stored only as a hash and never shown again.",
         )
-

@@ -3,18 +3,23 @@
 Clients send HTTP Basic with the public key as the user name and the secret
 key as the password. The key record is cached by public key so that the
 prompt fetch, the hot path, authenticates without touching the database.
+
+The native API (``/api/v1/``) takes personal access tokens instead:
+``Authorization: Bearer wbt_<prefix>_<secret>``, acting as the user.
 """
 
 import base64
 import binascii
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from .models import ApiKey, hash_secret
+from .models import ApiKey, PersonalAccessToken, hash_secret
 
 logger = logging.getLogger(__name__)
 
@@ -142,3 +147,75 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Basic realm="api"'
+
+
+# Personal access tokens (the native API) -----------------------------------
+
+ACCESS_TOKEN_SCHEME = "bearer"
+ACCESS_TOKEN_PARTS = 3
+# last_used_at is a hint for people tidying their tokens, not a log: one
+# write a minute per token keeps busy scripts from writing on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _access_token_prefix(token):
+    """The lookup prefix of a ``wbt_<prefix>_<secret>`` token."""
+    parts = token.split("_", ACCESS_TOKEN_PARTS - 1)
+    if len(parts) != ACCESS_TOKEN_PARTS or parts[0] != "wbt" or not all(parts):
+        raise exceptions.AuthenticationFailed(
+            "Malformed access token: expected 'Authorization: Bearer wbt_...' "
+            "with a token created at /api/v1/tokens/."
+        )
+    return parts[1]
+
+
+def user_for_access_token(token):
+    """The active user a personal access token acts for, or AuthenticationFailed.
+
+    Unknown tokens and wrong secrets get the same answer, so a prefix
+    reveals nothing; a revoked token is named as such only once its whole
+    secret has matched.
+    """
+    prefix = _access_token_prefix(token)
+    record = (
+        PersonalAccessToken.objects.select_related("user").filter(prefix=prefix).first()
+    )
+    if record is None or not record.check_token(token):
+        logger.warning("Rejected access token with prefix %s", prefix)
+        raise exceptions.AuthenticationFailed("Invalid access token.")
+    if record.revoked_at is not None:
+        raise exceptions.AuthenticationFailed(
+            f"This access token ({record.name}) was revoked; create a new one."
+        )
+    if not record.user.is_active:
+        raise exceptions.AuthenticationFailed("This account is disabled.")
+    _note_use(record)
+    return record.user, record
+
+
+def _note_use(record):
+    now = timezone.now()
+    if record.last_used_at and now - record.last_used_at < LAST_USED_RESOLUTION:
+        return
+    # A queryset update: no history row, and no race with a revocation
+    # saving the same row.
+    PersonalAccessToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    record.last_used_at = now
+
+
+class AccessTokenAuthentication(authentication.BaseAuthentication):
+    """DRF authentication for the native API: ``Authorization: Bearer wbt_...``.
+
+    Requests without a Bearer header pass on to the next class (the browser
+    session); ``request.auth`` is the PersonalAccessToken.
+    """
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != ACCESS_TOKEN_SCHEME:
+            return None
+        return user_for_access_token(token.strip())
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

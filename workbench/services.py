@@ -30,7 +30,7 @@ from prompts.models import FolderGrant, Prompt
 from prompts.services import clean_labels
 
 from . import auth
-from .models import ApiKey, Membership, NamingRule, Role
+from .models import ApiKey, Membership, NamingRule, PersonalAccessToken, Role
 
 logger = logging.getLogger(__name__)
 
@@ -391,3 +391,36 @@ def project_settings_update(
         _recorded_as(project, actor).save(update_fields=SETTINGS_FIELDS)
     logger.info("%s changed the settings of %s", actor, project.slug)
     return project
+
+
+# Access tokens -----------------------------------------------------
+
+
+class TokenInputError(SettingsInputError):
+    """Bad input for an access token; ``field`` names what is wrong."""
+
+
+def access_token_create(*, user, name):
+    """Create a token for ``user``; returns ``(record, token)``, the token
+    only now (it is stored hashed)."""
+    name = (name or "").strip()
+    limit = PersonalAccessToken._meta.get_field("name").max_length
+    if not name:
+        raise TokenInputError("name", "must not be empty")
+    if len(name) > limit:
+        raise TokenInputError("name", f"must be at most {limit} characters")
+    with transaction.atomic():
+        record, token = PersonalAccessToken.generate(user=user, name=name)
+    logger.info("%s created access token %s (%s)", user, record.prefix, name)
+    return record, token
+
+
+def access_token_revoke(*, record, actor):
+    """Revoke a token; requests with it fail from the next one on."""
+    if record.revoked_at is not None:
+        raise TokenInputError("token", f"{record.name} is already revoked")
+    record.revoked_at = timezone.now()
+    record._history_user = actor
+    record.save(update_fields=["revoked_at"])
+    logger.info("%s revoked access token %s", actor, record.prefix)
+    return record

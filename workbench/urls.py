@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/public/", include("workbench.api.urls")),
     path("api/public/", include("prompts.api.urls")),
     path("api/public/", include("tracing.api.urls")),
+    path("api/v1/", include("workbench.api.v1_urls")),
+    path("api/v1/", include("prompts.api.v1_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema")),
     path("p/<slug:project_slug>/", include("prompts.urls")),

@@ -64,7 +64,11 @@ def exception_handler(exc, context):
             "details": exc.detail,
         }
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
-    detail = getattr(exc, "detail", "")
+    detail = getattr(exc, "detail", None)
+    if detail is None:
+        # Django's Http404 and PermissionDenied carry their message in args;
+        # DRF converted them to a copy whose detail is in the response.
+        detail = response.data.get("detail", "")
     body = {
         "message": str(detail),
         "error": ERROR_NAMES.get(response.status_code, "ApiError"),
