@@ -199,7 +199,7 @@ class PromptForm:
         form = cls(
             type=prompt_type or posted_type,
             name=data.get("name", "").strip(),
-            content=data.get("content", ""),
+            content=typed_text(data.get("content", "")),
             messages=posted_messages(data),
             config_rows=posted_config_rows(data),
             config_mode=posted_config_mode(data),
@@ -297,6 +297,15 @@ def _int_or_none(text):
         return None
 
 
+def typed_text(value):
+    """Text from a textarea with the line breaks the user typed.
+
+    Browsers send every line break in a textarea as CRLF; prompts fetched by
+    services must hold the plain newlines an API client would have sent.
+    """
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _indexed(data, pattern):
     """``[(index, {part: value})]`` of posted ``<prefix>-<index>-<part>`` fields,
     by index; indices may have gaps (rows removed in the browser)."""
@@ -321,7 +330,7 @@ def posted_messages(data):
             found.append(
                 MessageRow(
                     role=parts.get("role", "").strip(),
-                    content=parts.get("content", ""),
+                    content=typed_text(parts.get("content", "")),
                 )
             )
     return found

@@ -731,7 +731,7 @@ def test_the_author_may_not_approve_their_own_version(login_as, members, project
     assert 'class="review-refusal"' in html
     assert snapshot() == before
     page = login_as(approver).get(page_url(own)).content.decode()
-    assert "someone else must approve it (four eyes)" in page
+    assert "someone else reviews and approves it (four eyes)" in page
     assert 'value="approve"' not in page
 
 
