@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from prompts.services import version_create
 from prompts.services.comments import comment_add
+from prompts.services.grants import folder_grant_set, prompt_grant_set
 from prompts.services.reviews import review_request
 from tracing.models import Trace
 from workbench.models import Role, Webhook
@@ -158,3 +159,47 @@ def test_an_unknown_project_is_404_even_for_a_superuser_elsewhere(visit, members
     response = visit(Role.ADMIN).get(reverse("prompt-list", args=["nowhere"]))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("grant", "name", "needed"),
+    [
+        ("folder", "prompt-edit", Role.EDITOR),
+        ("prompt", "prompt-edit", Role.EDITOR),
+        ("folder", "comment-form", Role.REVIEWER),
+        ("prompt", "comment-form", Role.REVIEWER),
+    ],
+)
+def test_a_grant_opens_the_pages_of_its_prompt_and_no_other(
+    scene, visit, members, grant, name, needed
+):
+    viewer = members[Role.VIEWER]
+    other = version_create(
+        project=scene.project,
+        name="sales/pitch",
+        content="Pitch {{product}}.",
+        actor=members[Role.EDITOR],
+    )
+    if grant == "folder":
+        folder_grant_set(
+            project=scene.project,
+            user=viewer,
+            prefix="hr/",
+            role=needed,
+            actor=members[Role.ADMIN],
+        )
+    else:
+        prompt_grant_set(
+            prompt=scene.prompt, user=viewer, role=needed, actor=members[Role.ADMIN]
+        )
+    slug = scene.project.slug
+    granted = [scene.prompt.name] if name == "prompt-edit" else [scene.version.id]
+    elsewhere = [other.prompt.name] if name == "prompt-edit" else [other.id]
+    headers = {"HX-Request": "true"} if name in FRAGMENTS else {}
+    client = visit(Role.VIEWER)
+
+    inside = client.get(reverse(name, args=[slug, *granted]), headers=headers)
+    outside = client.get(reverse(name, args=[slug, *elsewhere]), headers=headers)
+
+    assert inside.status_code == 200
+    assert outside.status_code == 403
