@@ -126,9 +126,15 @@ def _fetch(request, name):
     except PromptInputError as error:
         return _after_authentication(header, error)
     if kind == BY_LABEL and not LABEL_PATTERN.match(value):
-        # No label can have that name, so there is nothing to look up.
+        # No label can have that name: a typo to point out, not a miss. The
+        # SDKs raise (and serve a fallback) on a 400 exactly as on a 404.
         return _after_authentication(
-            header, PromptNotFound(_not_found_message(name, kind, value))
+            header,
+            PromptInputError(
+                "label",
+                f"{value!r} is not a valid label: 1-36 characters of a-z, 0-9, "
+                "'_', '-' and '.'",
+            ),
         )
     try:
         project_id, lookup = _authenticated_lookup(header, name, kind, value)

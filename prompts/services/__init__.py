@@ -6,6 +6,7 @@ prompt's cached fetches when (and only if) the transaction commits.
 """
 
 import logging
+import unicodedata
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -43,6 +44,15 @@ SYSTEM_ACTOR_NAME = "system"
 # Concurrent creates of a brand-new prompt: the loser of the insert race
 # retries against the winner's row.
 CREATE_ATTEMPTS = 3
+JSON_TYPE_NAMES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    list: "an array",
+}
+# "a/../b" would be read as a path by browsers and proxies, never as a name.
+DOT_SEGMENTS = {".", ".."}
 
 
 # Validation ---------------------------------------------------------------
@@ -64,6 +74,11 @@ def clean_name(project, name):
         raise PromptInputError("name", "must not contain '//'")
     if "|" in name:
         raise PromptInputError("name", "must not contain '|'")
+    _refuse_control_characters(name)
+    if DOT_SEGMENTS & set(name.split("/")):
+        raise PromptInputError(
+            "name", "must not have a '.' or '..' folder segment (as in 'a/../b')"
+        )
     if name in RESERVED_NAMES:
         raise PromptInputError("name", f"'{name}' is reserved")
     if VERSIONS_SEGMENT.search(name):
@@ -75,6 +90,16 @@ def clean_name(project, name):
     if rule_error and not Prompt.objects.filter(project=project, name=name).exists():
         raise PromptInputError("name", rule_error)
     return name
+
+
+def _refuse_control_characters(name):
+    """Newlines, tabs, NUL and the like: no URL route or page can show them."""
+    for character in name:
+        if unicodedata.category(character) == "Cc":
+            raise PromptInputError(
+                "name",
+                f"must not contain control characters (found {character!r})",
+            )
 
 
 def clean_labels(labels, field="labels"):
@@ -128,6 +153,8 @@ def clean_content(prompt_type, content):
         return content
     if not isinstance(content, list):
         raise PromptInputError("prompt", "a chat prompt must be a list of messages")
+    if not content:
+        raise PromptInputError("prompt", "a chat prompt needs at least one message")
     messages = [clean_message(index, item) for index, item in enumerate(content)]
     _refuse_variables_named_like_placeholders(messages)
     return messages
@@ -186,7 +213,13 @@ def clean_commit_message(commit_message):
 
 
 def clean_config(config):
-    return {} if config is None else config
+    """Model settings as a JSON object; None means none."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        got = JSON_TYPE_NAMES.get(type(config), type(config).__name__)
+        raise PromptInputError("config", f"must be a JSON object (got {got})")
+    return config
 
 
 # Who did it ---------------------------------------------------------------

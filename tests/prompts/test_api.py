@@ -135,7 +135,6 @@ def test_get_answers_404_in_langfuse_words(api, make_version):
     no_production = api.get(prompt_path("g"))
     no_version = api.get(prompt_path("g"), {"version": "9"})
     no_prompt = api.get(prompt_path("missing"), {"label": "staging"})
-    impossible_label = api.get(prompt_path("g"), {"label": "Not A Label"})
 
     body = assert_error(no_production, 404)
     assert body == {
@@ -144,7 +143,25 @@ def test_get_answers_404_in_langfuse_words(api, make_version):
     }
     assert_error(no_version, 404, "Prompt not found: 'g' with version 9")
     assert_error(no_prompt, 404, "Prompt not found: 'missing' with label 'staging'")
-    assert_error(impossible_label, 404, "with label 'Not A Label'")
+
+
+@pytest.mark.parametrize("label", ["Not A Label", "Production", "a" * 37, "é"])
+def test_get_refuses_a_label_no_label_could_have(api, make_version, label):
+    make_version(name="g", labels=["production"])
+
+    response = api.get(prompt_path("g"), {"label": label})
+
+    body = assert_error(response, 400, f"label: {label!r} is not a valid label")
+    assert body["error"] == "InvalidRequestError"
+
+
+def test_a_bad_label_with_a_bad_key_is_a_401_first(make_version):
+    make_version(name="g", labels=["production"])
+    wrong = Client(HTTP_AUTHORIZATION="Basic cGstbGYteDpzay1sZi15")
+
+    response = wrong.get(prompt_path("g"), {"label": "Not A Label"})
+
+    assert response.status_code == 401
 
 
 @pytest.mark.parametrize("version", ["abc", "1.5", "-1", "0", "", "٣"])
@@ -441,12 +458,18 @@ def test_create_a_second_version_moves_the_labels(api, make_version):
         ({"prompt": "x"}, "name"),
         ({"name": "x"}, "prompt"),
         ({"name": "a//b", "prompt": "x"}, "name"),
+        ({"name": "a\nb", "prompt": "x"}, "name"),
+        ({"name": "a/../b", "prompt": "x"}, "name"),
         ({"name": "x", "prompt": "x", "labels": ["latest"]}, "labels"),
         ({"name": "x", "prompt": "x", "labels": ["Bad"]}, "labels"),
         ({"name": "x", "prompt": "x", "type": "image"}, "type"),
         ({"name": "x", "prompt": [{"role": "u"}], "type": "chat"}, "prompt[0].content"),
         ({"name": "x", "prompt": "x", "commitMessage": "m" * 501}, "commitMessage"),
         ({"name": "x", "prompt": "x", "tags": "t"}, "tags"),
+        ({"name": "x", "prompt": [], "type": "chat"}, "prompt"),
+        ({"name": "x", "prompt": "x", "config": "x"}, "config"),
+        ({"name": "x", "prompt": "x", "config": 3}, "config"),
+        ({"name": "x", "prompt": "x", "config": []}, "config"),
     ],
 )
 def test_create_refuses_bad_bodies_and_stores_nothing(api, make_version, body, field):

@@ -283,6 +283,14 @@ BAD_INPUTS = [
     ({"name": "prompt-detail"}, "name", "reserved"),
     ({"name": "a/versions/3"}, "name", "/versions/<number>"),
     ({"name": "versions/3/b"}, "name", "/versions/<number>"),
+    ({"name": "a\nb"}, "name", "control characters"),
+    ({"name": "tab\there"}, "name", "control characters"),
+    ({"name": "nul\x00"}, "name", "control characters"),
+    ({"name": "del\x7f"}, "name", "control characters"),
+    ({"name": "a/../b"}, "name", "'..' folder segment"),
+    ({"name": "./x"}, "name", "'..' folder segment"),
+    ({"name": ".."}, "name", "'..' folder segment"),
+    ({"name": "a/."}, "name", "'..' folder segment"),
     ({"labels": ["Production"]}, "labels", "not a valid label"),
     ({"labels": ["a" * 37]}, "labels", "not a valid label"),
     ({"labels": [""]}, "labels", "not a valid label"),
@@ -294,6 +302,12 @@ BAD_INPUTS = [
     ({"type": "chat", "content": "plain"}, "prompt", "list of messages"),
     ({"type": "text", "content": [{"role": "u", "content": "x"}]}, "prompt", "string"),
     ({"content": 7}, "prompt", "must be a string"),
+    ({"type": "chat", "content": []}, "prompt", "needs at least one message"),
+    ({"content": []}, "prompt", "needs at least one message"),
+    ({"config": "x"}, "config", "must be a JSON object (got a string)"),
+    ({"config": 3}, "config", "must be a JSON object (got a number)"),
+    ({"config": []}, "config", "must be a JSON object (got an array)"),
+    ({"config": True}, "config", "must be a JSON object (got true or false)"),
     ({"type": "chat", "content": ["hi"]}, "prompt[0]", "must be an object"),
     ({"type": "chat", "content": [{"content": "x"}]}, "prompt[0].role", "required"),
     (
@@ -354,6 +368,13 @@ def test_a_name_is_trimmed(make_version):
 
 def test_a_name_of_255_characters_with_unicode_is_accepted(make_version):
     name = "é" * 255
+    version = make_version(name=name)
+
+    assert version.prompt.name == name
+
+
+@pytest.mark.parametrize("name", ["a.b/c..d", "...", "v1.2/notes", "dots./.x"])
+def test_dots_inside_a_name_segment_are_fine(make_version, name):
     version = make_version(name=name)
 
     assert version.prompt.name == name
