@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from genai_prices import Usage, calc_price
 
-from .models import ModelPrice, PriceSource
+from .models import ModelPrice, Observation, PriceSource
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ MILLION = Decimal(1_000_000)
 # A price without start date is older than any dated one.
 _MIN = datetime.min.replace(tzinfo=UTC)
 DATE_SUFFIX = re.compile(r"[-@_:](\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$")
+_TOTAL_COST = Observation._meta.get_field("total_cost")
+# The first total the column cannot hold (10**8 USD).
+UNSTORABLE_COST = Decimal(10) ** (_TOTAL_COST.max_digits - _TOTAL_COST.decimal_places)
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,23 @@ def _public_cost(usage, model, start_time):
 
 
 def observation_cost(*, model, usage, provided_cost, start_time, project_prices):
-    """Price one observation. ``project_prices`` comes from load_project_prices."""
+    """Price one observation. ``project_prices`` comes from load_project_prices.
+
+    A total too large to store leaves the observation unpriced: written, it
+    would fail the whole batch the observation came in.
+    """
+    cost = _priced(model, usage, provided_cost, start_time, project_prices)
+    if cost.total_cost is not None and cost.total_cost >= UNSTORABLE_COST:
+        logger.warning(
+            "Cost %s USD of a %s call is too large to store; left unpriced",
+            cost.total_cost,
+            model,
+        )
+        return Cost(cost.usage_details, {}, None, PriceSource.UNKNOWN, None)
+    return cost
+
+
+def _priced(model, usage, provided_cost, start_time, project_prices):
     usage = with_total(usage)
     if provided_cost:
         return _reported_cost(usage, provided_cost)

@@ -14,7 +14,7 @@ merge can tell "not sent" from "sent".
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from .models import Level, ObservationType, ScoreDataType
@@ -22,6 +22,17 @@ from .models import Level, ObservationType, ScoreDataType
 MAX_ENVELOPE_ID = 800
 MAX_NAME = 1000
 MAX_SCORE_TEXT = 500
+# No call uses this many tokens of one kind; a larger count is a client bug,
+# and left in it would swamp every usage total it is added to.
+MAX_TOKENS = 10**12
+# Far above any real call, and well inside the total_cost column.
+MAX_COST = Decimal(1_000_000)
+# Times that must not precede an observation's start, and how early they may be.
+TIMES_AFTER_START = {
+    "end_time": "endTime",
+    "completion_start_time": "completionStartTime",
+}
+CLOCK_SLACK = timedelta(seconds=1)
 
 OBSERVATION_EVENT_TYPES = {
     "span-create": ObservationType.SPAN,
@@ -105,22 +116,39 @@ def _optional_time(body, key, prefix):
     return parse_timestamp(value, f"{prefix}{key}")
 
 
-def _token_count(value, field):
-    """A non-negative integer token count; ``None`` for values to drop."""
-    if isinstance(value, bool) or value is None:
-        return None
+def token_count(value):
+    """``value`` as a token count: a whole number from 0 to MAX_TOKENS.
+
+    Numbers and numeric strings are accepted ("12", 12.0); raises ValueError
+    saying what is wrong otherwise.
+    """
+    number = value
     if isinstance(value, str):
         try:
-            value = float(value.strip())
+            number = float(value.strip())
         except ValueError:
-            return None
-    if not isinstance(value, int | float) or value != value:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise ValueError(f"must be a non-negative integer, got {value!r}")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"must be a non-negative integer, got {value!r}")
+    if number < 0:
+        raise ValueError(f"token counts must not be negative, got {value!r}")
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError(f"must be a whole number of tokens, got {value!r}")
+    if number > MAX_TOKENS:
+        raise ValueError(f"must be at most 10**12 tokens, got {value!r}")
+    return int(number)
+
+
+def _token_count(value, field):
+    """A token count; ``None`` when not sent. Raises EventError naming ``field``."""
+    if value is None:
         return None
-    if value < 0:
-        raise EventError(f"{field}: token counts must not be negative, got {value}")
-    if isinstance(value, float) and not value.is_integer():
-        return None
-    return int(value)
+    try:
+        return token_count(value)
+    except ValueError as error:
+        raise EventError(f"{field}: {error}") from error
 
 
 def cost_string(amount):
@@ -128,25 +156,42 @@ def cost_string(amount):
     return format(amount.normalize(), "f") if amount else "0"
 
 
-def cost_amount(value, field):
-    """A non-negative USD amount as Decimal; ``None`` for values to drop."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float | str):
+def usd_amount(value):
+    """``value`` as a Decimal USD amount: finite, from 0 to MAX_COST.
+
+    Numbers and numeric strings are accepted; raises ValueError saying what
+    is wrong otherwise.
+    """
+    amount = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
-            return None
-        if not amount.is_finite():
-            return None
-        if amount < 0:
-            raise EventError(f"{field}: costs must not be negative, got {value}")
-        return amount
-    return None
+            amount = None
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"must be a finite non-negative number, got {value!r}")
+    if amount < 0:
+        raise ValueError(f"costs must not be negative, got {value!r}")
+    if amount > MAX_COST:
+        raise ValueError(f"must be at most {MAX_COST} USD, got {value!r}")
+    return amount
 
 
-def openai_usage(usage, prefix):
-    """OpenAI Chat Completions or Responses usage, details subtracted from totals."""
+def cost_amount(value, field):
+    """A USD amount; ``None`` when not sent. Raises EventError naming ``field``."""
+    if value is None:
+        return None
+    try:
+        return usd_amount(value)
+    except ValueError as error:
+        raise EventError(f"{field}: {error}") from error
+
+
+def openai_usage(usage, prefix, count=_token_count):
+    """OpenAI Chat Completions or Responses usage, details subtracted from totals.
+
+    ``count(value, field)`` reads one token count (None to leave it out).
+    """
     chat = "prompt_tokens" in usage or "completion_tokens" in usage
     names = (
         ("prompt_tokens", "completion_tokens")
@@ -155,21 +200,21 @@ def openai_usage(usage, prefix):
     )
     result = {}
     for side, name in zip(("input", "output"), names, strict=True):
-        count = _token_count(usage.get(name), f"{prefix}.{name}")
+        tokens = count(usage.get(name), f"{prefix}.{name}")
         detail_key = OPENAI_DETAIL_KEYS[side][0 if chat else 1]
         details = usage.get(detail_key) or {}
         if not isinstance(details, dict):
             details = {}
         for key, raw in details.items():
-            detail = _token_count(raw, f"{prefix}.{detail_key}.{key}")
+            detail = count(raw, f"{prefix}.{detail_key}.{key}")
             if detail is None:
                 continue
             result[f"{side}_{key}"] = detail
-            if count is not None:
-                count = max(count - detail, 0)
-        if count is not None:
-            result[side] = count
-    total = _token_count(usage.get("total_tokens"), f"{prefix}.total_tokens")
+            if tokens is not None:
+                tokens = max(tokens - detail, 0)
+        if tokens is not None:
+            result[side] = tokens
+    total = count(usage.get("total_tokens"), f"{prefix}.total_tokens")
     if total is not None:
         result["total"] = total
     return result
@@ -183,6 +228,16 @@ def is_openai_usage(usage):
     )
 
 
+def is_breakdown(value):
+    """A nested object or list in a usage map: structure, not a token count.
+
+    The 2.x LangChain handler passes provider usage through, nested parts
+    such as Anthropic's ``cache_creation`` object included; they are left
+    out rather than failing the call they came with.
+    """
+    return isinstance(value, dict | list)
+
+
 def normalise_usage_details(usage, prefix):
     """A usage map (or an OpenAI usage object) as ``{key: non-negative int}``."""
     if not isinstance(usage, dict):
@@ -191,6 +246,8 @@ def normalise_usage_details(usage, prefix):
         return openai_usage(usage, prefix)
     result = {}
     for key, raw in usage.items():
+        if is_breakdown(raw):
+            continue
         count = _token_count(raw, f"{prefix}.{key}")
         if count is not None:
             result[str(key)] = count
@@ -261,6 +318,18 @@ def _level(body, prefix):
     return level
 
 
+def _check_cost_sum(costs, field):
+    """The parts must add up to a storable total, as each part must be one."""
+    parts = sum(
+        (Decimal(amount) for key, amount in costs.items() if key != "total"),
+        Decimal(0),
+    )
+    if parts > MAX_COST:
+        raise EventError(
+            f"{field}: the costs add up to more than {MAX_COST} USD ({parts})"
+        )
+
+
 def _generation_fields(body, prefix):
     fields = {
         "completion_start_time": _optional_time(body, "completionStartTime", prefix),
@@ -281,10 +350,31 @@ def _generation_fields(body, prefix):
         costs.update(
             normalise_cost_details(body["costDetails"], f"{prefix}costDetails")
         )
+    cost_field = "costDetails" if body.get("costDetails") is not None else "usage"
+    _check_cost_sum(costs, f"{prefix}{cost_field}")
     fields["provided_usage_details"] = usage or None
     fields["provided_cost_details"] = costs or None
     fields.update(_prompt_link(body, prefix))
     return fields
+
+
+def _check_time_order(fields, prefix):
+    """An observation cannot end, or start answering, before it starts.
+
+    Within CLOCK_SLACK it may: SDKs stamp the start themselves, after the
+    caller read the clock for its first token (captured 2.x traffic has
+    the completion start 17 microseconds early).
+    """
+    start = fields["start_time"]
+    if start is None:
+        return
+    for key, name in TIMES_AFTER_START.items():
+        moment = fields.get(key)
+        if moment is not None and moment < start - CLOCK_SLACK:
+            raise EventError(
+                f"{prefix}{name}: {moment.isoformat()} is before "
+                f"{prefix}startTime ({start.isoformat()})"
+            )
 
 
 def _observation_event(envelope, observation_type, *, update):
@@ -311,6 +401,7 @@ def _observation_event(envelope, observation_type, *, update):
     if observation_type == ObservationType.EVENT and fields["start_time"]:
         fields["end_time"] = fields["end_time"] or fields["start_time"]
     fields.update(_generation_fields(body, prefix))
+    _check_time_order(fields, prefix)
     if not update and not fields["trace_id"]:
         # A traceless observation gets a trace of its own, named after it, so
         # a re-sent batch lands on the same trace.

@@ -9,6 +9,7 @@ spans update the trace only when they carry trace-level attributes.
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -17,13 +18,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from .ingestion import (
+    MAX_COST,
     EventError,
-    cost_amount,
     cost_string,
+    is_breakdown,
     is_openai_usage,
     normalise_environment,
     openai_usage,
     parse_timestamp,
+    token_count,
+    usd_amount,
 )
 from .models import Level, ObservationType
 
@@ -69,6 +73,9 @@ ENVIRONMENT_KEYS = (
     "deployment.environment.name",
     "deployment.environment",
 )
+USAGE_DETAILS = "langfuse.observation.usage_details"
+COST_DETAILS = "langfuse.observation.cost_details"
+COST_TOTAL_KEYS = ("gen_ai.usage.cost", "llm.cost.total")
 TRACE_METADATA = "langfuse.trace.metadata"
 OBSERVATION_METADATA = "langfuse.observation.metadata"
 # Trace-level attributes that make a non-root span update its trace.
@@ -100,6 +107,10 @@ GENAI_USAGE_KEYS = {
     ),
     "llm.token_count.completion_details.audio": ("output_audio_tokens", "output"),
 }
+# The attributes usage and cost are read from (and checked on the request path).
+USAGE_ATTRIBUTES = {USAGE_DETAILS, COST_DETAILS, *COST_TOTAL_KEYS, *GENAI_USAGE_KEYS}
+# How many dropped-attribute warnings one export answer lists in full.
+MAX_WARNINGS = 10
 
 
 class OtelError(ValueError):
@@ -262,36 +273,59 @@ def _observation_type(attrs):
     return ObservationType.SPAN
 
 
-def _count(value):
-    if isinstance(value, bool):
+def _count(value, name, problems):
+    """A token count from an attribute; a bad one is left out and noted.
+
+    OTLP has no per-span rejection short of dropping the span, so a bad
+    count costs only itself: the span keeps its other usage and its place
+    in the trace, and ``problems`` says what was dropped (see
+    ``export_warnings``).
+    """
+    if value is None:
         return None
     try:
-        count = int(float(value))
-    except (TypeError, ValueError):
+        return token_count(value)
+    except ValueError as error:
+        problems.append(f"{name}: {error}")
         return None
-    return count if count >= 0 else None
 
 
-def _usage_map(value):
-    """Explicit usage details are taken as sent; negative counts are dropped."""
+def _explicit_object(attrs, key, problems):
+    """A JSON-object attribute; anything else is noted and ignored."""
+    value = attrs.get(key)
+    if value is None:
+        return None
+    decoded = _json_object(value)
+    if decoded is None:
+        problems.append(f"{key}: must be a JSON object, got {value!r}")
+    return decoded
+
+
+def _usage_map(value, problems):
+    """Explicit usage details, each count checked on its own."""
     if is_openai_usage(value):
-        try:
-            return openai_usage(value, "usage_details")
-        except EventError:
-            return {}
+        return openai_usage(
+            value,
+            USAGE_DETAILS,
+            count=lambda raw, name: _count(raw, name, problems),
+        )
     usage = {}
     for key, raw in value.items():
-        count = _count(raw)
+        if is_breakdown(raw):
+            continue
+        count = _count(raw, f"{USAGE_DETAILS}.{key}", problems)
         if count is not None:
             usage[str(key)] = count
     return usage
 
 
-def _genai_usage(attrs):
+def _genai_usage(attrs, problems):
     usage, subtract = {}, {}
     for key, (target, base) in GENAI_USAGE_KEYS.items():
-        count = _count(attrs.get(key))
-        if count is None or target in usage:
+        if target in usage:
+            continue
+        count = _count(attrs.get(key), key, problems)
+        if count is None:
             continue
         usage[target] = count
         if base:
@@ -302,27 +336,33 @@ def _genai_usage(attrs):
     return usage
 
 
-def _usage(attrs):
-    explicit = _json_object(attrs.get("langfuse.observation.usage_details"))
+def _usage(attrs, problems):
+    explicit = _explicit_object(attrs, USAGE_DETAILS, problems)
     if explicit is not None:
-        return _usage_map(explicit)
-    return _genai_usage(attrs)
+        return _usage_map(explicit, problems)
+    return _genai_usage(attrs, problems)
 
 
-def _costs(attrs):
-    explicit = _json_object(attrs.get("langfuse.observation.cost_details"))
+def _costs(attrs, problems):
+    explicit = _explicit_object(attrs, COST_DETAILS, problems)
+    names = {key: f"{COST_DETAILS}.{key}" for key in explicit or {}}
     if explicit is None:
-        total = _first(attrs, ("gen_ai.usage.cost", "llm.cost.total"))
-        explicit = {"total": total} if total is not None else {}
+        key = next((k for k in COST_TOTAL_KEYS if attrs.get(k) not in (None, "")), None)
+        explicit = {"total": attrs[key]} if key else {}
+        names = {"total": key}
     costs = {}
     for key, raw in explicit.items():
+        if raw is None:
+            continue
         try:
-            amount = cost_amount(raw, key)
-        except EventError:
-            amount = None
-        if amount is not None:
-            costs[str(key)] = cost_string(amount)
-    return costs
+            costs[str(key)] = usd_amount(raw)
+        except ValueError as error:
+            problems.append(f"{names[key]}: {error}")
+    parts = sum((v for k, v in costs.items() if k != "total"), Decimal(0))
+    if parts > MAX_COST:
+        problems.append(f"{COST_DETAILS}: the costs add up to more than {MAX_COST} USD")
+        return {}
+    return {key: cost_string(amount) for key, amount in costs.items()}
 
 
 def _model_parameters(attrs):
@@ -379,11 +419,13 @@ def _completion_start(attrs):
 
 def _prompt_link(attrs):
     name = _first(attrs, ("langfuse.observation.prompt.name", "langfuse.prompt.name"))
-    version = _count(
-        _first(
-            attrs, ("langfuse.observation.prompt.version", "langfuse.prompt.version")
-        )
+    version = _first(
+        attrs, ("langfuse.observation.prompt.version", "langfuse.prompt.version")
     )
+    try:
+        version = token_count(version) if version is not None else None
+    except ValueError:
+        version = None
     if not isinstance(name, str) or not version:
         return {}
     return {"prompt_name": name, "prompt_version_number": version}
@@ -430,7 +472,7 @@ class _Context:
         )
 
 
-def _observation_event(span, attrs, context, ids, times):
+def _observation_event(span, attrs, context, ids, times, problems):
     trace_id, span_id, parent_id = ids
     start, end = times
     observation_type = _observation_type(attrs)
@@ -455,8 +497,8 @@ def _observation_event(span, attrs, context, ids, times):
         or None,
         "version": attrs.get("langfuse.version"),
         "environment": context.environment(attrs),
-        "provided_usage_details": _usage(attrs) or None,
-        "provided_cost_details": _costs(attrs) or None,
+        "provided_usage_details": _usage(attrs, problems) or None,
+        "provided_cost_details": _costs(attrs, problems) or None,
     }
     if observation_type == ObservationType.GENERATION:
         fields.update(_prompt_link(attrs))
@@ -537,7 +579,9 @@ def span_events(span, context):
     )
     start = _nanos(span.start_time_unix_nano) or _nanos(span.end_time_unix_nano)
     end = _nanos(span.end_time_unix_nano)
-    observation = _observation_event(span, attrs, context, ids, (start, end))
+    # Bad usage and cost values were reported when the export was accepted.
+    ignored = []
+    observation = _observation_event(span, attrs, context, ids, (start, end), ignored)
     root = ids[2] is None or attrs.get("langfuse.internal.as_root") in (True, "true")
     if root or _carries_trace_attributes(attrs):
         return [observation, _trace_event(span, attrs, context, observation, root=root)]
@@ -554,3 +598,39 @@ def export_events(request, *, sdk_version=""):
             for span in scope_spans.spans:
                 events.extend(span_events(span, context))
     return events
+
+
+def export_warnings(request):
+    """Why usage or cost attributes of spans in the export will be dropped.
+
+    One message per dropped value, naming the span and the attribute. Reads
+    only the usage and cost attributes, so it is cheap on the request path;
+    processing drops exactly these values (the same functions decide).
+    """
+    warnings = []
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                attrs = {
+                    item.key: any_value(item.value)
+                    for item in span.attributes
+                    if item.key in USAGE_ATTRIBUTES
+                }
+                if not attrs:
+                    continue
+                problems = []
+                _usage(attrs, problems)
+                _costs(attrs, problems)
+                warnings.extend(
+                    f"span {span.span_id.hex()} ({span.name!r}): {problem}"
+                    for problem in problems
+                )
+    return warnings
+
+
+def warning_message(warnings):
+    """The partial-success message: the first warnings in full, then a count."""
+    shown = "; ".join(warnings[:MAX_WARNINGS])
+    more = len(warnings) - MAX_WARNINGS
+    suffix = f"; and {more} more" if more > 0 else ""
+    return f"Dropped invalid usage or cost attributes (spans kept): {shown}{suffix}"

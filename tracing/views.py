@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
 from . import reports
@@ -210,19 +211,60 @@ def is_unpriced(observation):
     )
 
 
-def prompt_link(observation, project):
-    """``(name, number)`` of the prompt version used, or None."""
+def linked_version(observation, project):
+    """The project's PromptVersion the observation was linked to, or None."""
     version = observation.prompt_version
     if version is not None and version.prompt.project_id == project.id:
-        return version.prompt.name, version.number
-    if observation.prompt_name and observation.prompt_version_number:
-        return observation.prompt_name, observation.prompt_version_number
+        return version
+    return None
+
+
+def existing_versions(project, observations):
+    """Which ``(name, number)`` references of unlinked observations exist.
+
+    One query for the whole trace. A reference stays unlinked when the
+    version did not exist at ingestion; it may have been created since.
+    """
+    wanted = {
+        (o.prompt_name, o.prompt_version_number)
+        for o in observations
+        if linked_version(o, project) is None
+        and o.prompt_name
+        and o.prompt_version_number
+    }
+    if not wanted:
+        return set()
+    found = PromptVersion.objects.filter(
+        prompt__project=project,
+        prompt__name__in={name for name, _ in wanted},
+        number__in={number for _, number in wanted},
+    ).values_list("prompt__name", "number")
+    return set(found) & wanted
+
+
+def prompt_link(observation, project, existing):
+    """The prompt version used: ``{"name", "number", "exists"}``, or None.
+
+    ``existing`` comes from ``existing_versions``; a version that does not
+    exist gets no link (its page would be a 404).
+    """
+    version = linked_version(observation, project)
+    if version is not None:
+        return {"name": version.prompt.name, "number": version.number, "exists": True}
+    reference = (observation.prompt_name, observation.prompt_version_number)
+    if all(reference):
+        return {
+            "name": reference[0],
+            "number": reference[1],
+            "exists": reference in existing,
+        }
     return None
 
 
 def observation_rows(project, trace, observations):
     start = min((o.start_time for o in observations), default=trace.timestamp)
     start = min(start, trace.timestamp)
+    existing = existing_versions(project, observations)
     rows = []
     for observation, depth in observation_tree(observations):
         rows.append(
@@ -231,7 +273,7 @@ def observation_rows(project, trace, observations):
                 "depth": depth,
                 "offset_seconds": (observation.start_time - start).total_seconds(),
                 "unpriced": is_unpriced(observation),
-                "prompt": prompt_link(observation, project),
+                "prompt": prompt_link(observation, project, existing),
                 "input_json": pretty_json(observation.input),
                 "output_json": pretty_json(observation.output),
                 "metadata_json": pretty_json(observation.metadata),

@@ -1,6 +1,7 @@
 """POST /api/public/ingestion: the 2.x batch API (and 3.x/4.x scores)."""
 
 import copy
+import gzip
 import json
 from decimal import Decimal
 
@@ -254,3 +255,195 @@ def test_a_resent_batch_changes_nothing(post_json, project):
     assert Trace.objects.count() == 1
     assert Score.objects.count() == 2
     assert IngestionBatch.objects.filter(processed_at__isnull=True).count() == 0
+
+
+# Usage, cost and time checks ----------------------------------------------
+
+START = "2026-12-03T18:00:00Z"
+BAD_VALUES = [
+    ({"usageDetails": {"input": "ten"}}, "body.usageDetails.input", "'ten'"),
+    ({"usageDetails": {"input": 1.5}}, "body.usageDetails.input", "whole number"),
+    ({"usageDetails": {"output": -4}}, "body.usageDetails.output", "negative"),
+    ({"usageDetails": {"input": True}}, "body.usageDetails.input", "got True"),
+    ({"usageDetails": {"input": 10**12 + 1}}, "body.usageDetails.input", "10**12"),
+    ({"usageDetails": {"input": "NaN"}}, "body.usageDetails.input", "'NaN'"),
+    (
+        {"usageDetails": {"prompt_tokens": 5, "completion_tokens": "many"}},
+        "body.usageDetails.completion_tokens",
+        "'many'",
+    ),
+    ({"usage": {"input": "ten"}}, "body.usage.input", "non-negative integer"),
+    ({"usage": {"totalCost": "NaN"}}, "body.usage.totalCost", "finite"),
+    ({"usage": {"inputCost": -0.5}}, "body.usage.inputCost", "negative"),
+    ({"costDetails": {"input": "NaN"}}, "body.costDetails.input", "finite"),
+    ({"costDetails": {"input": "Infinity"}}, "body.costDetails.input", "finite"),
+    ({"costDetails": {"total": -1}}, "body.costDetails.total", "negative"),
+    ({"costDetails": {"input": "cheap"}}, "body.costDetails.input", "'cheap'"),
+    ({"costDetails": {"input": False}}, "body.costDetails.input", "got False"),
+    ({"costDetails": {"input": 2_000_000}}, "body.costDetails.input", "1000000"),
+    (
+        {"costDetails": {f"k{n}": 400_000 for n in range(3)}},
+        "body.costDetails",
+        "add up to more than 1000000 USD",
+    ),
+    (
+        {"endTime": "2026-12-03T17:59:58Z"},
+        "body.endTime",
+        "2026-12-03T17:59:58+00:00 is before body.startTime",
+    ),
+    (
+        {"completionStartTime": "2026-12-03T17:00:00Z"},
+        "body.completionStartTime",
+        "is before body.startTime (2026-12-03T18:00:00+00:00)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "reason"), BAD_VALUES)
+def test_bad_usage_cost_or_times_reject_only_that_event(
+    post_json, project, change, field, reason
+):
+    good = event("generation-create", {"id": "good", "startTime": START}, event_id="a")
+    bad = event(
+        "generation-create", {"id": "bad", "startTime": START, **change}, event_id="b"
+    )
+
+    response = post_json(URL, {"batch": [good, bad]})
+
+    assert response.status_code == 207
+    body = response.json()
+    assert body["successes"] == [{"id": "a", "status": 201}]
+    [error] = body["errors"]
+    assert (error["id"], error["status"]) == ("b", 400)
+    assert error["message"].startswith(f"Invalid event: {field}: ")
+    assert reason in error["message"]
+    assert list(Observation.objects.values_list("observation_id", flat=True)) == [
+        "good"
+    ]
+
+
+def test_numeric_strings_nulls_nested_parts_and_the_largest_count_are_accepted(
+    post_json, project
+):
+    body = {
+        "id": "g",
+        "startTime": START,
+        # Within a second of the start: SDK and caller clocks disagree a little.
+        "completionStartTime": "2026-12-03T17:59:59.5Z",
+        "endTime": START,
+        # Nested parts, as the 2.x LangChain handler passes them, are skipped.
+        "usageDetails": {
+            "input": "12",
+            "output": 5.0,
+            "reasoning": None,
+            "cache_creation": {"ephemeral_5m_input_tokens": 3},
+        },
+        "costDetails": {"input": "0.25", "output": 1, "cache": None},
+    }
+    big = {"id": "big", "startTime": START, "usageDetails": {"input": 10**12}}
+
+    response = post_json(
+        URL,
+        {
+            "batch": [
+                event("generation-create", body),
+                event("generation-create", big, event_id="e2"),
+            ]
+        },
+    )
+
+    assert response.json()["errors"] == []
+    generation = Observation.objects.get(observation_id="g")
+    assert generation.provided_usage_details == {"input": 12, "output": 5}
+    assert generation.provided_cost_details == {"input": "0.25", "output": "1"}
+    assert generation.total_cost == Decimal("1.25")
+    assert Observation.objects.get(observation_id="big").usage_details == {
+        "input": 10**12,
+        "total": 10**12,
+    }
+
+
+def test_a_priced_cost_too_large_to_store_leaves_the_call_unpriced(post_json, project):
+    # 10**12 tokens of a $150/M-input, $600/M-output model: $750M, over the
+    # column's 10**8. Stored, it would fail the whole batch.
+    huge = {
+        "id": "huge",
+        "startTime": START,
+        "model": "o1-pro",
+        "usageDetails": {"input": 10**12, "output": 10**12},
+    }
+    small = {"id": "small", "startTime": START}
+
+    response = post_json(
+        URL,
+        {
+            "batch": [
+                event("generation-create", huge),
+                event("generation-create", small, event_id="e2"),
+            ]
+        },
+    )
+
+    assert response.json()["errors"] == []
+    batch = IngestionBatch.objects.get()
+    assert batch.processed_at is not None
+    assert batch.last_error == ""
+    generation = Observation.objects.get(observation_id="huge")
+    assert generation.total_cost is None
+    assert generation.price_source == "unknown"
+    assert generation.usage_details["input"] == 10**12
+    assert Observation.objects.filter(observation_id="small").exists()
+
+
+# Compressed bodies ----------------------------------------------------------
+
+
+def test_a_gzip_body_is_decompressed(api, project, django_capture_on_commit_callbacks):
+    batch = {"batch": [event("trace-create", {"id": "zipped", "name": "gz"})]}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            URL,
+            data=gzip.compress(json.dumps(batch).encode()),
+            content_type="application/json",
+            HTTP_CONTENT_ENCODING="gzip",
+        )
+
+    assert response.status_code == 207
+    assert response.json()["successes"] == [{"id": "e1", "status": 201}]
+    assert Trace.objects.get(trace_id="zipped").name == "gz"
+
+
+def test_a_truncated_gzip_body_is_a_400_naming_the_body(api, db):
+    batch = {"batch": [event("trace-create", {"id": "t", "input": "x" * 500})]}
+    payload = gzip.compress(json.dumps(batch).encode())[:-20]
+
+    response = api.post(
+        URL, data=payload, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "body: the gzip stream is truncated"
+    assert IngestionBatch.objects.count() == 0
+
+
+def test_a_gzip_bomb_is_a_413(api, settings, db):
+    settings.INGESTION_MAX_BODY_BYTES = 10_000
+    bomb = gzip.compress(b" " * 1_000_000)
+
+    response = api.post(
+        URL, data=bomb, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["message"].startswith("body: decompresses to more than")
+    assert IngestionBatch.objects.count() == 0
+
+
+def test_an_unknown_content_encoding_is_a_415(api, db):
+    response = api.post(
+        URL, data=b"{}", content_type="application/json", HTTP_CONTENT_ENCODING="br"
+    )
+
+    assert response.status_code == 415
+    assert "Content-Encoding" in response.json()["message"]

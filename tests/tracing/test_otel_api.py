@@ -1,5 +1,6 @@
 """POST /api/public/otel/v1/traces: OTLP/HTTP from the 3.x-5.x SDKs and LiteLLM."""
 
+import base64
 import gzip
 import json
 from decimal import Decimal
@@ -7,6 +8,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 
 from prompts.models import Prompt, PromptVersion
 from tracing.models import IngestionBatch, Observation, Trace
@@ -397,3 +401,123 @@ def test_spans_land_in_the_key_s_own_project(
 
     assert Trace.objects.filter(project=project).count() == 0
     assert Observation.objects.filter(project=other_project).count() == 3
+
+
+# Bad usage and cost attributes ----------------------------------------------
+
+
+def usage_span(attributes, *, span_id="d" * 16, name="chat gpt-4o"):
+    return {
+        "name": name,
+        "trace_id": "c" * 32,
+        "span_id": span_id,
+        "start": 1796321598258417811,
+        "attributes": {"gen_ai.request.model": "gpt-4o", **attributes},
+    }
+
+
+def test_bad_token_counts_are_dropped_and_named_in_a_partial_success(
+    post_otel, project
+):
+    span = usage_span(
+        {
+            "gen_ai.usage.input_tokens": -5,
+            "gen_ai.usage.output_tokens": 7,
+            "gen_ai.usage.reasoning_tokens": 1.5,
+            "gen_ai.usage.cache_read_input_tokens": "ten",
+        }
+    )
+    clean = usage_span({"gen_ai.usage.input_tokens": 3}, span_id="e" * 16)
+
+    response = post_otel(export([span, clean]).SerializeToString())
+
+    # All spans kept: OTLP's way to warn is rejected_spans 0 with a message,
+    # in the request's encoding.
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-protobuf"
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 0
+    message = answer.partial_success.error_message
+    head, _, listed = message.partition(": ")
+    assert head == "Dropped invalid usage or cost attributes (spans kept)"
+    span_name = f"span {'d' * 16} ('chat gpt-4o')"
+    assert listed.split("; ") == [
+        f"{span_name}: gen_ai.usage.input_tokens: "
+        "token counts must not be negative, got -5",
+        f"{span_name}: gen_ai.usage.cache_read_input_tokens: "
+        "must be a non-negative integer, got 'ten'",
+        f"{span_name}: gen_ai.usage.reasoning_tokens: "
+        "must be a whole number of tokens, got 1.5",
+    ]
+    assert "e" * 16 not in message
+    observation = Observation.objects.get(observation_id="d" * 16)
+    assert observation.provided_usage_details == {"output": 7}
+    assert observation.usage_details == {"output": 7, "total": 7}
+    assert Observation.objects.get(observation_id="e" * 16).usage_details == {
+        "input": 3,
+        "total": 3,
+    }
+
+
+def test_bad_usage_and_cost_details_warn_in_otlp_json(post_otel, project):
+    span = usage_span(
+        {
+            "langfuse.observation.usage_details": '{"input": -1, "output": 3}',
+            "langfuse.observation.cost_details": '{"input": "NaN", "output": 0.5}',
+        }
+    )
+    document = json_format.MessageToDict(export([span]))
+    for item in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+        for key in ("traceId", "spanId"):
+            item[key] = base64.b64decode(item[key]).hex()
+
+    response = post_otel(json.dumps(document), content_type="application/json")
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert list(answer) == ["partialSuccess"]
+    problems = answer["partialSuccess"]["errorMessage"].split("; ")
+    assert problems[0].endswith(
+        "langfuse.observation.usage_details.input: "
+        "token counts must not be negative, got -1"
+    )
+    assert problems[1].endswith(
+        "langfuse.observation.cost_details.input: "
+        "must be a finite non-negative number, got 'NaN'"
+    )
+    observation = Observation.objects.get(observation_id="d" * 16)
+    assert observation.provided_usage_details == {"output": 3}
+    assert observation.provided_cost_details == {"output": "0.5"}
+
+
+def test_a_usage_attribute_that_is_not_an_object_is_named(post_otel, project):
+    span = usage_span(
+        {
+            "langfuse.observation.usage_details": "lots",
+            "gen_ai.usage.output_tokens": 4,
+        }
+    )
+
+    response = post_otel(export([span]).SerializeToString())
+
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert "langfuse.observation.usage_details: must be a JSON object, got 'lots'" in (
+        answer.partial_success.error_message
+    )
+    assert Observation.objects.get().provided_usage_details == {"output": 4}
+
+
+def test_many_warnings_are_summarised(post_otel, project):
+    spans = [
+        usage_span({"gen_ai.usage.input_tokens": -1}, span_id=f"{n:016x}")
+        for n in range(1, 15)
+    ]
+
+    response = post_otel(export(spans).SerializeToString())
+
+    message = ExportTraceServiceResponse.FromString(
+        response.content
+    ).partial_success.error_message
+    assert message.count("gen_ai.usage.input_tokens") == 10
+    assert message.endswith("; and 4 more")
+    assert Observation.objects.count() == 14

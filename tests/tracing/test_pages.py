@@ -423,12 +423,78 @@ def test_a_prompt_link_falls_back_to_name_and_number(login_as, members, project)
         prompt_name="old/prompt",
         prompt_version_number=2,
     )
+    # Created after the call was ingested, so the observation is not linked.
+    prompt = Prompt.objects.create(project=project, name="old/prompt", type="text")
+    PromptVersion.objects.create(prompt=prompt, number=2, content="x")
     client = login_as(members[Role.VIEWER])
 
     html = client.get(trace_url(project, "t-fallback")).content.decode()
 
     version_url = reverse("prompt-version", args=[project.slug, "old/prompt", 2])
     assert f'href="{version_url}">old/prompt v2</a>' in html
+
+
+def test_a_version_that_does_not_exist_is_named_without_a_link(
+    login_as, members, project, other_project, quiz_version
+):
+    trace = add_trace(project, "t-unknown")
+    add_generation(
+        trace,
+        "g",
+        cost=None,
+        prompt_name="quiz/generator",
+        prompt_version_number=999,
+    )
+    # The same name and number in another project does not count.
+    elsewhere = Prompt.objects.create(
+        project=other_project, name="quiz/generator", type="text"
+    )
+    PromptVersion.objects.create(prompt=elsewhere, number=999, content="x")
+    client = login_as(members[Role.VIEWER])
+
+    html = client.get(trace_url(project, "t-unknown")).content.decode()
+
+    assert (
+        '<span class="prompt-ref muted">quiz/generator v999 (unknown version)</span>'
+        in html
+    )
+    assert "/v/999/" not in html
+
+
+def test_prompt_references_cost_one_query_for_the_whole_trace(
+    login_as, members, project, quiz_version, django_assert_max_num_queries
+):
+    trace = add_trace(project, "t-many")
+    for index in range(30):
+        add_generation(
+            trace,
+            f"g{index}",
+            cost=None,
+            prompt_name="quiz/generator",
+            prompt_version_number=4 if index % 2 else 900 + index,
+        )
+    client = login_as(members[Role.VIEWER])
+
+    # Session, user, project, membership, trace, observations, versions, scores.
+    with django_assert_max_num_queries(8):
+        response = client.get(trace_url(project, "t-many"))
+
+    html = response.content.decode()
+    assert html.count("quiz/generator v4</a>") == 15
+    assert html.count("(unknown version)") == 15
+
+
+def test_a_prompt_name_no_url_can_carry_is_shown_as_text(login_as, members, project):
+    prompt = Prompt.objects.create(project=project, name="a\nb", type="text")
+    PromptVersion.objects.create(prompt=prompt, number=1, content="x")
+    trace = add_trace(project, "t-odd")
+    add_generation(trace, "g", cost=None, prompt_name="a\nb", prompt_version_number=1)
+    client = login_as(members[Role.VIEWER])
+
+    response = client.get(trace_url(project, "t-odd"))
+
+    assert response.status_code == 200
+    assert '<span class="prompt-ref muted">a\nb v1</span>' in response.content.decode()
 
 
 def test_an_orphan_observation_is_shown_as_a_root(login_as, members, project):

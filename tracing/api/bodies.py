@@ -61,9 +61,11 @@ def gunzip_capped(data, limit):
     return b"".join(parts)
 
 
-def otel_body(request):
-    """The decompressed body of an OTLP export."""
-    limit = settings.OTEL_MAX_BODY_BYTES
+def decoded_body(request, limit):
+    """The body, gunzipped when it says ``Content-Encoding: gzip``.
+
+    ``limit`` caps the body both as sent and as decompressed.
+    """
     body = read_capped(request, limit)
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
     if encoding == "gzip":
@@ -71,3 +73,8 @@ def otel_body(request):
     if encoding in ("", "identity"):
         return body
     raise BodyError(415, f"Content-Encoding: {encoding!r} is not supported; use gzip")
+
+
+def otel_body(request):
+    """The decompressed body of an OTLP export."""
+    return decoded_body(request, settings.OTEL_MAX_BODY_BYTES)

@@ -9,16 +9,28 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
 
 from tracing import services
 from tracing.ingestion import EventError, normalise_score_item, validate_batch
 from tracing.models import BatchSource
-from tracing.otel import JSON, PROTOBUF, OtelError, check_span_ids, decode_export
+from tracing.otel import (
+    JSON,
+    PROTOBUF,
+    OtelError,
+    check_span_ids,
+    decode_export,
+    export_warnings,
+    warning_message,
+)
 from workbench.api.base import PublicApiView
 from workbench.api.errors import error_json
 
-from .bodies import BodyError, otel_body, read_capped
+from .bodies import BodyError, decoded_body, otel_body
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +43,7 @@ def _sdk_version(request):
 
 
 def _json_body(request):
-    body = read_capped(request, settings.INGESTION_MAX_BODY_BYTES)
+    body = decoded_body(request, settings.INGESTION_MAX_BODY_BYTES)
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
@@ -109,9 +121,11 @@ class OtelTracesView(PublicApiView):
         except BodyError as error:
             return error.response()
         try:
-            span_count = check_span_ids(decode_export(payload, content_type))
+            export = decode_export(payload, content_type)
+            span_count = check_span_ids(export)
         except OtelError as error:
             return error_json(400, str(error))
+        warnings = export_warnings(export)
         if span_count:
             services.otel_batch_store(
                 project_id=request.user.project_id,
@@ -120,7 +134,30 @@ class OtelTracesView(PublicApiView):
                 sdk_version=_sdk_version(request),
                 span_count=span_count,
             )
-        return JsonResponse({})
+        if not warnings:
+            return JsonResponse({})
+        logger.info(
+            "Accepted %s spans for project %s, dropping %s bad attribute(s): %s",
+            span_count,
+            request.user.project_id,
+            len(warnings),
+            warnings[0],
+        )
+        return _partial_success(content_type, warning_message(warnings))
+
+
+def _partial_success(content_type, message):
+    """OTLP's answer for "all spans kept, with a warning", in the request's encoding.
+
+    The spec lets a server warn with ``rejected_spans`` 0 and a non-empty
+    ``error_message``; exporters log it.
+    """
+    answer = ExportTraceServiceResponse()
+    answer.partial_success.rejected_spans = 0
+    answer.partial_success.error_message = message
+    if content_type == PROTOBUF:
+        return HttpResponse(answer.SerializeToString(), content_type=PROTOBUF)
+    return JsonResponse(json_format.MessageToDict(answer))
 
 
 def _with_id(item):
