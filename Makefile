@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # The end-to-end tests also drive the 2.x langfuse SDK, which needs its own venv.
 SDK2_VENV := .venv-sdk2
 PORT ?= 8000
+# Links in notification emails point at this server unless SITE_URL is set.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 # Procfile commands (gunicorn, celery) come from the venv.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -26,7 +28,7 @@ seed: migrate
 
 ## Start web (gunicorn), Celery worker and Celery beat; Ctrl-C stops all three.
 run: seed
-	WB_PORT=$(PORT) $(BIN)/honcho -f Procfile start
+	WB_PORT=$(PORT) SITE_URL=$(SITE_URL) $(BIN)/honcho -f Procfile start
 
 ## Run the whole suite (PostgreSQL + Redis when they answer, else embedded).
 test: $(BIN)/.installed

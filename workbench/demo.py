@@ -78,7 +78,8 @@ class TrafficReport:
     def summary(self):
         models = ", ".join(f"{name} x{n}" for name, n in sorted(self.models.items()))
         return (
-            f"Sent {self.generations} generations ({self.errors} failed) in "
+            f"Sent {self.generations} generations ({self.errors} simulated model "
+            f"error{'' if self.errors == 1 else 's'}) in "
             f"{len(self.sessions)} sessions for {len(self.users)} users, "
             f"{self.scores} scores. Models: {models}."
         )

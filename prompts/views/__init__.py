@@ -13,6 +13,7 @@ from workbench.models import Role
 from workbench.views import open_project, pretty_json
 
 from ..models import (
+    LATEST,
     VARIABLE_PATTERN,
     Label,
     LabelMove,
@@ -20,7 +21,7 @@ from ..models import (
     PromptType,
     PromptVersion,
 )
-from ..selectors import prompt_for_user
+from ..selectors import PRODUCTION, prompt_for_user
 
 HISTORY_LIMIT = 100
 # A thread is open while its first comment is neither resolved nor deleted.
@@ -38,6 +39,24 @@ def api_host(request):
 def python_string(text):
     # A JSON string is also a valid Python string literal, quotes escaped.
     return json.dumps(text, ensure_ascii=False)
+
+
+def fetch_example(versions, labels):
+    """What the "How to fetch" snippet asks for, and the version it gets.
+
+    ``production`` when the prompt has it (the SDKs' default), else its
+    first other label, else the newest version by number: never a label
+    the prompt does not have. ``versions`` are newest first.
+    """
+    if not versions:
+        return None
+    named = [label for label in labels if label.name != LATEST]
+    chosen = next((label for label in named if label.name == PRODUCTION), None)
+    chosen = chosen or (named[0] if named else None)
+    if chosen is None:
+        return {"label": None, "version": versions[0]}
+    served = next(version for version in versions if version.id == chosen.version_id)
+    return {"label": chosen.name, "version": served}
 
 
 # The prompt list
@@ -221,6 +240,7 @@ def prompt_detail(request, project_slug, name):
         "call_count": usage["calls"],
         "trace_count": usage["traces"],
         "name_literal": python_string(prompt.name),
+        "fetch": fetch_example(versions, labels),
         "host": api_host(request),
         "section": "prompts",
         **label_controls(access, versions, labels, label_moves),

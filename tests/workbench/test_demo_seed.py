@@ -120,6 +120,14 @@ def test_it_prints_the_url_the_logins_and_the_sdk_settings():
     assert "export LANGFUSE_HOST=http://127.0.0.1:8140\n" in output
     assert "export LANGFUSE_PUBLIC_KEY=pk-lf-demo\n" in output
     assert "export LANGFUSE_SECRET_KEY=sk-lf-demo-workbench\n" in output
+    assert "server running: make demo-traffic PORT=8140\n" in output
+
+
+def test_on_the_default_port_the_traffic_command_needs_no_port():
+    out = StringIO()
+    call_command("seed_demo", "--port", "8000", stdout=out)
+
+    assert "server running: make demo-traffic\n" in out.getvalue()
 
 
 def labels_of(name):

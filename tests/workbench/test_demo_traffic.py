@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 
 from prompts.models import Label
-from workbench.demo import UNPRICED_MODEL, Call, TrafficGenerator
+from workbench.demo import UNPRICED_MODEL, Call, TrafficGenerator, TrafficReport
 from workbench.models import ApiKey, Project
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,16 @@ def test_it_reports_the_number_of_generations_asked_for(langfuse, exporter):
     sent = generations(exporter)
     assert report.generations == len(sent) == 15
     assert report.errors == sum(1 for g in sent if g.get("level") == "ERROR")
-    assert f"Sent 15 generations ({report.errors} failed)" in report.summary()
+    assert report.errors == 1
+    assert "Sent 15 generations (1 simulated model error) in" in report.summary()
+
+
+def test_the_summary_says_the_errors_were_simulated():
+    report = TrafficReport(generations=40, errors=5, scores=2)
+
+    assert report.summary().startswith(
+        "Sent 40 generations (5 simulated model errors) in 0 sessions"
+    )
 
 
 def test_each_generation_names_the_prompt_version_its_label_served(langfuse, exporter):

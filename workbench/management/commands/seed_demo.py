@@ -21,6 +21,7 @@ DEMO_PROJECT_SLUG = "demo"
 DEMO_PUBLIC_KEY = "pk-lf-demo"
 DEFAULT_PASSWORD = "workbench"
 DEFAULT_SECRET_KEY = "sk-lf-demo-workbench"
+DEFAULT_PORT = "8000"
 
 INTERVIEW_SYSTEM_V1 = (
     "You are an experienced technical interviewer. Write one interview "
@@ -236,7 +237,7 @@ class Command(BaseCommand):
     help = "Create the demo project, its users, API key and prompts (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--port", default=os.environ.get("PORT", DEFAULT_PORT))
 
     def handle(self, *args, port, **options):
         password = os.environ.get("WORKBENCH_DEMO_PASSWORD", DEFAULT_PASSWORD)
@@ -383,6 +384,10 @@ def seed_review(prompt, spec, users):
 def banner(*, port, password, secret):
     url = f"http://127.0.0.1:{port}"
     logins = ", ".join(Role.values)
+    traffic = "make demo-traffic"
+    if str(port) != DEFAULT_PORT:
+        # The Makefile targets default to 8000 too: say which server to hit.
+        traffic += f" PORT={port}"
     return "\n".join(
         [
             "",
@@ -394,7 +399,7 @@ def banner(*, port, password, secret):
             f"  export LANGFUSE_HOST={url}",
             f"  export LANGFUSE_PUBLIC_KEY={DEMO_PUBLIC_KEY}",
             f"  export LANGFUSE_SECRET_KEY={secret}",
-            "Simulated traffic, with the server running: make demo-traffic",
+            f"Simulated traffic, with the server running: {traffic}",
             "=" * 72,
             "",
         ]
