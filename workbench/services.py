@@ -28,6 +28,7 @@ from guardian.models import UserObjectPermission
 from prompts.errors import PromptInputError
 from prompts.models import FolderGrant, Prompt
 from prompts.services import clean_labels
+from prompts.services.reviews import review_statuses_refresh
 
 from . import auth
 from .models import ApiKey, Membership, NamingRule, PersonalAccessToken, Role
@@ -389,6 +390,7 @@ def project_settings_update(
         project.required_approvals = required_approvals
         project.author_approval_counts = bool(author_approval_counts)
         _recorded_as(project, actor).save(update_fields=SETTINGS_FIELDS)
+        review_statuses_refresh(project=project)
     logger.info("%s changed the settings of %s", actor, project.slug)
     return project
 

@@ -33,7 +33,7 @@ from ..models import (
     ReviewStatus,
 )
 from ..selectors import prompt_role
-from . import events
+from . import events, reviews
 
 logger = logging.getLogger(__name__)
 
@@ -244,11 +244,14 @@ def protected_label_refusal(project, label, version, actor):
     """
     if actor is None:
         return None
-    if version.review_status != ReviewStatus.APPROVED:
+    # Counted now, not read from the row: the project may have asked for
+    # more approvals, or turned four eyes on, since the version was approved.
+    status = ReviewStatus(reviews.current_status(version))
+    if status != ReviewStatus.APPROVED:
         return (
             f"Label '{label}' is protected in this project: it may only move to "
             f"an approved version (version {version.number} is "
-            f"{version.get_review_status_display().lower()})."
+            f"{status.label.lower()})."
         )
     if isinstance(actor, AbstractBaseUser):
         membership = membership_for(actor, project)

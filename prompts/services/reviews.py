@@ -166,6 +166,36 @@ def status_of(version, request):
     return ReviewStatus.IN_REVIEW
 
 
+def current_status(version):
+    """The status ``version`` has under the project's rules as they are now.
+
+    The stored ``review_status`` was right when the last decision came in;
+    approvals required, four eyes and roles may have changed since.
+    """
+    request = open_request(version)
+    if request is None:
+        return ReviewStatus.DRAFT
+    return status_of(version, request)
+
+
+def review_statuses_refresh(*, project):
+    """Re-count every version under review in ``project`` after its rules
+    changed; returns how many versions changed status."""
+    changed = 0
+    reviewed = PromptVersion.objects.select_related("prompt__project").filter(
+        prompt__project=project,
+        review_requests__closed_at__isnull=True,
+    )
+    for version in reviewed:
+        status = current_status(version)
+        if status != version.review_status:
+            _set_status(version, status)
+            changed += 1
+    if changed:
+        logger.info("Review status of %d version(s) in %s re-counted", changed, project)
+    return changed
+
+
 def _set_status(version, status):
     if version.review_status != status:
         version.review_status = status
