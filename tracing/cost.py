@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from genai_prices import Usage, calc_price
-
 from .models import ModelPrice, Observation, PriceSource
 
 logger = logging.getLogger(__name__)
@@ -194,6 +192,10 @@ def public_usage(usage):
     if not (totals["input"] or totals["output"]):
         return None
     values = {key: value for key, value in counts.items() if value}
+    # Imported here: the price table costs each process ~10 MiB, and only the
+    # worker prices anything.
+    from genai_prices import Usage
+
     return Usage(input_tokens=totals["input"], output_tokens=totals["output"], **values)
 
 
@@ -206,6 +208,8 @@ def _model_candidates(model):
 
 
 def _lookup_public_price(usage, model, start_time):
+    from genai_prices import calc_price
+
     for ref, provider in _model_candidates(model):
         try:
             with warnings.catch_warnings():

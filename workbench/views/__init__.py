@@ -40,3 +40,20 @@ def home(request):
         for project in projects_for_user(request.user).order_by("name")
     ]
     return render(request, "workbench/home.html", {"projects": projects})
+
+
+# The schema views load drf-spectacular's generator (~20 MiB in every web
+# worker); they are built on first use instead of at start.
+
+
+def api_schema(request, *args, **kwargs):
+    from drf_spectacular.views import SpectacularAPIView
+
+    return SpectacularAPIView.as_view()(request, *args, **kwargs)
+
+
+def api_docs(request, *args, **kwargs):
+    from drf_spectacular.views import SpectacularSwaggerView
+
+    view = SpectacularSwaggerView.as_view(url_name="api-schema")
+    return view(request, *args, **kwargs)
