@@ -250,7 +250,12 @@ def prompt_link(observation, project, existing):
     """
     version = linked_version(observation, project)
     if version is not None:
-        return {"name": version.prompt.name, "number": version.number, "exists": True}
+        return {
+            "name": version.prompt.name,
+            "number": version.number,
+            "exists": True,
+            "version": version,
+        }
     reference = (observation.prompt_name, observation.prompt_version_number)
     if all(reference):
         return {

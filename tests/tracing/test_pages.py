@@ -644,3 +644,14 @@ def test_the_cost_overview_needs_a_bounded_number_of_queries(
 
     assert len(response.context["windows"][0].by_model) == 5
     assert len(response.context["windows"][0].by_prompt) == 7
+
+
+def test_the_prompt_version_of_a_generation_shows_its_review_status(
+    login_as, members, project, interview, quiz_version
+):
+    quiz_version.review_status = "approved"
+    quiz_version.save(update_fields=["review_status"])
+
+    html = login_as(members[Role.VIEWER]).get(trace_url(project, "trace-1"))
+
+    assert '<span class="review-badge review-approved"' in html.content.decode()
