@@ -5,6 +5,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from guardian.models import UserObjectPermission
+from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
 from workbench.models import Project, Role
@@ -352,3 +354,13 @@ class Comment(models.Model):
         if self.message is None:
             return f"line {self.line}"
         return f"message {self.message + 1}, line {self.line}"
+
+
+# Grants on single prompts are django-guardian's rows: keep their history
+# too, so the audit log shows who granted or removed a role on a prompt.
+register_history(
+    UserObjectPermission,
+    app="prompts",
+    table_name="prompts_historicalpromptgrant",
+    custom_model_name="HistoricalPromptGrant",
+)

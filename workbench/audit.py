@@ -30,11 +30,13 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Replace
 from django.utils import timezone
+from guardian.models import UserObjectPermission
 
 from prompts.models import (
     LATEST,
@@ -46,6 +48,7 @@ from prompts.models import (
     Review,
     ReviewRequest,
 )
+from prompts.selectors import PERMISSION_ROLES
 
 from .models import ApiKey, Membership, Project, Webhook
 
@@ -390,6 +393,41 @@ def _describe_folder_grant(row):
     return f"{row['grantee']} as {row['now_role']} on {where}"
 
 
+def _granted_prompt(column):
+    """The prompt a guardian row's text ``object_pk`` names, read as a UUID.
+
+    Hyphens are dropped first: SQLite keeps UUIDs as 32 hex digits, and
+    PostgreSQL reads that form as well.
+    """
+    return Prompt.objects.filter(
+        id=Cast(Replace(OuterRef("object_pk"), Value("-"), Value("")), UUIDField())
+    ).values(column)[:1]
+
+
+def _prompt_grant_rows(project):
+    return (
+        _history(
+            UserObjectPermission,
+            {"content_type__app_label": "prompts", "content_type__model": "prompt"},
+            action=_by_type(
+                "prompt grant added", "prompt grant changed", "prompt grant removed"
+            ),
+        )
+        .annotate(
+            prompt_project=Subquery(_granted_prompt("project_id")),
+            prompt_name=Subquery(_granted_prompt("name")),
+            grantee=F("user__username"),
+            codename=F("permission__codename"),
+        )
+        .filter(prompt_project=project.id)
+    )
+
+
+def _describe_prompt_grant(row):
+    role = PERMISSION_ROLES.get(row["codename"], row["codename"])
+    return f"{row['grantee']} as {role} on this prompt"
+
+
 def _review_request_rows(project):
     # A request's later rows only close it, which a newer request explains.
     return _history(
@@ -556,6 +594,13 @@ SOURCES = (
         _folder_grant_rows,
         _describe_folder_grant,
         fields=("grantee", "folder", "now_role", "prev_role"),
+    ),
+    Source(
+        ("prompt grant added", "prompt grant changed", "prompt grant removed"),
+        _prompt_grant_rows,
+        _describe_prompt_grant,
+        has_prompt=True,
+        fields=("grantee", "codename"),
     ),
     Source(
         ("review requested",),

@@ -1,9 +1,12 @@
 """Object grants: a role on one prompt (django-guardian) or on a folder."""
 
 import logging
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import assign_perm, get_user_perms, remove_perm
+from simple_history.models import HistoricalRecords
 
 from workbench.models import Membership, Role
 
@@ -29,20 +32,43 @@ def _require_member(project, user):
         )
 
 
+@contextmanager
+def _history_by(actor):
+    """Record ``actor`` on the history rows of guardian's permission rows.
+
+    guardian writes those rows itself, so there is no instance to name the
+    actor on; inside a request the history middleware already names the
+    user, and that is left alone.
+    """
+    context = HistoricalRecords.context
+    outside_request = getattr(context, "request", None) is None
+    if outside_request and actor is not None:
+        context.request = SimpleNamespace(user=actor)
+    try:
+        yield
+    finally:
+        if outside_request:
+            context.request = None
+
+
 def prompt_grant_set(*, prompt, user, role, actor):
     """Grant ``role`` on ``prompt`` (replacing an earlier grant there)."""
     role = _clean_role(role)
     _require_member(prompt.project, user)
-    with transaction.atomic():
-        for codename in GRANT_PERMISSIONS.values():
+    wanted = GRANT_PERMISSIONS[role]
+    held = set(get_user_perms(user, prompt))
+    with transaction.atomic(), _history_by(actor):
+        for codename in held & set(GRANT_PERMISSIONS.values()) - {wanted}:
             remove_perm(f"prompts.{codename}", user, prompt)
-        assign_perm(f"prompts.{GRANT_PERMISSIONS[role]}", user, prompt)
+        if wanted not in held:
+            assign_perm(f"prompts.{wanted}", user, prompt)
     logger.info("%s granted %s %s on prompt %s", actor, user, role, prompt.name)
 
 
 def prompt_grant_remove(*, prompt, user, actor):
-    with transaction.atomic():
-        for codename in GRANT_PERMISSIONS.values():
+    held = set(get_user_perms(user, prompt)) & set(GRANT_PERMISSIONS.values())
+    with transaction.atomic(), _history_by(actor):
+        for codename in held:
             remove_perm(f"prompts.{codename}", user, prompt)
     logger.info("%s removed %s's grant on prompt %s", actor, user, prompt.name)
 

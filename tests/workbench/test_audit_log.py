@@ -11,7 +11,12 @@ from django.utils import timezone
 from prompts import services as prompt_services
 from prompts.models import Comment, LabelMove, PromptVersion
 from prompts.services.comments import comment_add, comment_delete, comment_resolve
-from prompts.services.grants import folder_grant_remove, folder_grant_set
+from prompts.services.grants import (
+    folder_grant_remove,
+    folder_grant_set,
+    prompt_grant_remove,
+    prompt_grant_set,
+)
 from prompts.services.reviews import review_decide, review_request
 from tests.conftest import make_member
 from workbench import audit, services
@@ -64,6 +69,10 @@ def history(project, members):
         actor=admin,
     )
     folder_grant_remove(grant=grant, actor=admin)
+    prompt_grant_set(
+        prompt=v1.prompt, user=members[Role.VIEWER], role=Role.APPROVER, actor=admin
+    )
+    prompt_grant_remove(prompt=v1.prompt, user=members[Role.VIEWER], actor=admin)
     guest = make_member(project, Role.VIEWER, username="guest")
     membership = guest.memberships.get()
     services.member_role_set(membership=membership, role=Role.EDITOR, actor=admin)
@@ -146,6 +155,18 @@ def test_it_shows_every_source_with_its_actor(login_as, members, project, histor
             "folder grant added",
             None,
             "acme-viewer as reviewer on prompts starting with quiz/",
+        ),
+        (
+            "acme-admin",
+            "prompt grant removed",
+            "quiz/generator",
+            "acme-viewer as approver on this prompt",
+        ),
+        (
+            "acme-admin",
+            "prompt grant added",
+            "quiz/generator",
+            "acme-viewer as approver on this prompt",
         ),
         ("acme-approver", "label moved", "quiz/generator", "production set on v1"),
         ("acme-approver", "version approved", "quiz/generator", "v1: Fine"),
