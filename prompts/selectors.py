@@ -94,7 +94,8 @@ def prompt_page(
         prompts = _with_tag(prompts, tag)
     total = prompts.count()
     offset = (page - 1) * limit
-    page_prompts = list(prompts[offset : offset + limit])
+    # A page past the end is empty; its offset may not even fit the database.
+    page_prompts = list(prompts[offset : offset + limit]) if offset < total else []
     return _page_rows(page_prompts), total
 
 

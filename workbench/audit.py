@@ -17,6 +17,7 @@ and personal access tokens (they belong to users, not to projects).
 
 import heapq
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
@@ -88,6 +89,10 @@ class AuditEntry:
     prompt_name: str | None
     description: str
     prompt_gone: bool = False
+
+    @property
+    def action_label(self):
+        return action_label(self.action)
 
 
 @dataclass(frozen=True)
@@ -634,6 +639,11 @@ SOURCES = (
 ACTIONS = tuple(action for source in SOURCES for action in source.actions)
 
 
+def action_label(action):
+    """How an action reads on the page: "api key created" is "API key created"."""
+    return action.replace("api key", "API key")
+
+
 # Reading ------------------------------------------------------------------
 
 
@@ -664,12 +674,29 @@ def _merged(project, filters, *, per_source=None):
         yield entry
 
 
+def last_page(project, filters):
+    """The number of the log's last page for ``filters``; 1 when it is empty.
+
+    One COUNT query per source that can match.
+    """
+    total = 0
+    for source in SOURCES:
+        rows = source.filtered(project, filters)
+        if rows is not None:
+            total += rows.count()
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
 def audit_page(project, filters, page=1):
     """``(entries, has_next)`` for page ``page`` (from 1) of the log.
 
     One query per source that can match ``filters``, each reading at most
     ``page * PAGE_SIZE + 1`` rows, and one to find which prompts still exist.
+    A page past the last one is empty; from page 2 on the log is counted
+    first, so a huge page number reads no rows.
     """
+    if page > 1 and page > last_page(project, filters):
+        return [], False
     offset = (page - 1) * PAGE_SIZE
     rows = list(
         itertools.islice(

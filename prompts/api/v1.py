@@ -466,7 +466,9 @@ class PromptCollection(NativeApiView):
         prompts = filtered_prompts(project, filters)
         total = prompts.count()
         page, limit = filters["page"], filters["limit"]
-        rows = prompts[(page - 1) * limit : page * limit]
+        offset = (page - 1) * limit
+        # A page past the end is empty; its offset may not even fit the database.
+        rows = prompts[offset : offset + limit] if offset < total else []
         meta = {
             "page": page,
             "limit": limit,

@@ -39,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 NAME_MAX_LENGTH = 255
 COMMIT_MESSAGE_MAX_LENGTH = 500
+# A version's text, or its chat messages together. The longest real prompt
+# is about 144,000 characters; multi-megabyte ones make every page that
+# shows the version unusable.
+CONTENT_MAX_LENGTH = 262_144
 API_ACTOR_NAME = "API"
 SYSTEM_ACTOR_NAME = "system"
 # Concurrent creates of a brand-new prompt: the loser of the insert race
@@ -150,14 +154,26 @@ def clean_content(prompt_type, content):
     if prompt_type == PromptType.TEXT:
         if not isinstance(content, str):
             raise PromptInputError("prompt", "a text prompt must be a string")
+        _refuse_oversized_content([content])
         return content
     if not isinstance(content, list):
         raise PromptInputError("prompt", "a chat prompt must be a list of messages")
     if not content:
         raise PromptInputError("prompt", "a chat prompt needs at least one message")
     messages = [clean_message(index, item) for index, item in enumerate(content)]
+    _refuse_oversized_content(message.get("content", "") for message in messages)
     _refuse_variables_named_like_placeholders(messages)
     return messages
+
+
+def _refuse_oversized_content(texts):
+    size = sum(len(text) for text in texts)
+    if size > CONTENT_MAX_LENGTH:
+        raise PromptInputError(
+            "prompt",
+            f"must be at most {CONTENT_MAX_LENGTH:,} characters in total "
+            f"(got {size:,})",
+        )
 
 
 def clean_message(index, item):

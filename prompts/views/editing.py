@@ -11,10 +11,12 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from workbench.models import Role
@@ -42,6 +44,10 @@ ROW_FIELD = re.compile(r"^(message|config)-(\d+)-(\w+)$")
 SERVICE_MESSAGE_FIELD = re.compile(r"^prompt\[(\d+)\]\.(role|content|name)$")
 SAMPLE_PREFIX = "sample:"
 FORM_ERROR = "form"
+BASE_VERSION = "base_version"
+# A second identical save by the same person within this many seconds is the
+# same click arriving twice (a double click, a resent form), not a new edit.
+REPEATED_SAVE_SECONDS = 60
 
 
 # Config values --------------------------------------------------------------
@@ -206,10 +212,10 @@ class PromptForm:
             config_raw=data.get("config", ""),
             labels=data.getlist("labels"),
             commit_message=data.get("commit_message", "").strip(),
-            base_version=_int_or_none(data.get("base_version")),
         )
         if form.type not in PromptType.values:
             form.add_error("type", "Choose text or chat.")
+        form.base_version = posted_base_version(form, data.get("base_version"))
         return form
 
     def add_error(self, name, reason):
@@ -290,10 +296,21 @@ class PromptForm:
         return config
 
 
-def _int_or_none(text):
+def posted_base_version(form, raw):
+    """The version number the form started from; None when not posted.
+
+    Anything but a whole number is an error on ``base_version``: the page
+    never sends one, so the form is not from this site's edit page.
+    """
+    if raw is None or raw.strip() == "":
+        return None
     try:
-        return int(text)
-    except (TypeError, ValueError):
+        return int(raw)
+    except ValueError:
+        form.add_error(
+            BASE_VERSION,
+            f"'{raw}' is not a version number: reload the edit page and save again.",
+        )
         return None
 
 
@@ -417,6 +434,23 @@ def latest_version(prompt):
     return prompt.versions.select_related("created_by").order_by("-number").first()
 
 
+def repeated_save(form, cleaned, latest, user):
+    """Whether ``latest`` is this very save, already done a moment ago.
+
+    A double click or a resent form posts the same base version twice; the
+    first post created ``latest``. Saving again would add an identical
+    version, and calling it someone else's change would mislead.
+    """
+    if latest is None or form.base_version is None:
+        return False
+    if form.base_version >= latest.number or latest.created_by_id != user.pk:
+        return False
+    if timezone.now() - latest.created_at > timedelta(seconds=REPEATED_SAVE_SECONDS):
+        return False
+    content, config = cleaned
+    return latest.content == content and (latest.config or {}) == config
+
+
 def refuse_stale_base(form, latest):
     """Stop a save built on an older version than the newest one.
 
@@ -425,6 +459,15 @@ def refuse_stale_base(form, latest):
     deliberate choice.
     """
     if latest is None or form.base_version in (None, latest.number):
+        return
+    if not 1 <= form.base_version <= latest.number:
+        form.add_error(
+            BASE_VERSION,
+            f"This form started from version {form.base_version}, which this "
+            f"prompt does not have. It now builds on version {latest.number}: "
+            "check your text and save again.",
+        )
+        form.base_version = latest.number
         return
     author = latest.created_by.username if latest.created_by else latest.created_by_name
     form.add_error(
@@ -495,10 +538,14 @@ def prompt_edit(request, project_slug, name):
 
     form = PromptForm.from_post(request.POST, prompt_type=prompt.type)
     refuse_protected_labels(form, project)
-    refuse_stale_base(form, latest)
     cleaned = form.cleaned()
+    if cleaned is not None and repeated_save(form, cleaned, latest, request.user):
+        # The first post's answer never reached the page; give this one its words.
+        messages.success(request, f"Saved version {latest.number} of {prompt.name}.")
+        return redirect("prompt-version", project.slug, prompt.name, latest.number)
+    refuse_stale_base(form, latest)
     version = None
-    if cleaned is not None:
+    if cleaned is not None and not form.errors:
         version = save_version(
             form, cleaned, project=project, name=prompt.name, actor=request.user
         )

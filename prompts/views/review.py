@@ -38,6 +38,8 @@ PROMPT_BODY = "prompt-body"
 GENERAL_SLOT = "form-general"
 REVIEW_PANEL = "review-panel"
 REQUEST_FORM = "review-request"
+# The largest value of a 64-bit database integer (PostgreSQL bigint, SQLite).
+LARGEST_NUMBER = 2**63 - 1
 
 
 def is_htmx(request):
@@ -284,15 +286,23 @@ class FormState:
 
 
 def whole_number(raw, field_name):
-    """``raw`` as an int, None when blank; PromptInputError otherwise."""
+    """``raw`` as an int, None when blank; PromptInputError otherwise.
+
+    Numbers beyond what a database column holds are refused too: they name
+    no comment, line, version or user, and some drivers raise OverflowError
+    on them instead of matching nothing.
+    """
     if raw is None or str(raw).strip() == "":
         return None
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise PromptInputError(
             field_name, f"must be a whole number (got {raw!r})"
         ) from None
+    if abs(number) > LARGEST_NUMBER:
+        raise PromptInputError(field_name, f"is out of range (got {raw!r})")
+    return number
 
 
 def anchor_from(data):
@@ -329,11 +339,21 @@ def anchor_slot(message, line):
 # Context --------------------------------------------------------------------
 
 
-def review_summary(version, request):
-    """The open request and what it adds up to, for the panel."""
+def review_summary(version, request, user):
+    """The open request and what it adds up to, for the panel.
+
+    ``approved_by_me``: ``user``'s standing decision under the request is an
+    approval, so the panel says so instead of offering Approve again.
+    """
     if request is None:
-        return {"open_request": None, "decisions": [], "approvers": []}
+        return {
+            "open_request": None,
+            "decisions": [],
+            "approvers": [],
+            "approved_by_me": False,
+        }
     counted, latest = reviews.counted_approvals(version, request)
+    mine = latest.get(user.pk)
     counted_ids = {user.pk for user in counted}
     decisions = list(request.reviews.all())
     for review in decisions:
@@ -350,6 +370,7 @@ def review_summary(version, request):
             for review in latest.values()
             if review.decision == Decision.REQUEST_CHANGES
         ],
+        "approved_by_me": mine is not None and mine.decision == Decision.APPROVE,
     }
 
 
@@ -389,7 +410,7 @@ def review_context(request, access, version, state):
         ]
         if can_request
         else [],
-        **review_summary(version, open_request),
+        **review_summary(version, open_request, user),
         "threads": threads,
         "general_threads": [t for t in threads if t.root.line is None],
         "line_threads": [t for t in threads if t.root.line is not None],

@@ -530,3 +530,17 @@ def test_the_page_links_the_export_with_its_filters(login_as, members, project):
     )
 
     assert f'href="{url("audit-csv", project)}?prompt=quiz"' in html.content.decode()
+
+
+def test_the_action_filter_and_the_rows_spell_api_in_capitals(
+    login_as, members, project
+):
+    services.api_key_create(project=project, note="ci", actor=members[Role.ADMIN])
+
+    response = login_as(members[Role.VIEWER]).get(url("audit-log", project))
+
+    html = response.content.decode()
+    assert '<option value="api key created">API key created</option>' in html
+    assert '<span class="audit-action">API key created</span>' in html
+    assert "Api key" not in html
+    assert rows(response)[0][1] == "api key created"

@@ -56,4 +56,7 @@ def filters(query, *, strings=(), timestamps=(), lists=()):
 def paginate(queryset, page, limit):
     total = queryset.count()
     start = (page - 1) * limit
+    if start >= total:
+        # Past the end: nothing to read, and the offset may not fit the database.
+        return [], total
     return list(queryset[start : start + limit]), total

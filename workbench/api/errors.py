@@ -6,7 +6,9 @@ message, so the message names the field and the reason.
 
 import logging
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -53,6 +55,11 @@ def flatten_validation_errors(detail, prefix=""):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        # A model's own validation refused the input: a 400, not a crash.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -75,3 +82,11 @@ def exception_handler(exc, context):
     }
     response.data = body
     return response
+
+
+def not_found(request, exception):
+    """Django's 404 handler: the API's error shape for a path under ``/api/``
+    that no route matches (``/api/v1/tokens/abc/``), the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_json(404, f"No such endpoint: {request.path}")
+    return defaults.page_not_found(request, exception)

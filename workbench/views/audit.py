@@ -82,6 +82,10 @@ def audit_log(request, project_slug):
     filters, problems = audit_filters(request.GET)
     page = _page_number(request.GET.get("page"))
     entries, has_next = audit.audit_page(project, filters, page)
+    if not entries and page > 1:
+        # An old link or a typed number past the end: show the last page.
+        page = audit.last_page(project, filters)
+        entries, has_next = audit.audit_page(project, filters, page)
     context = {
         "section": "audit",
         "entries": entries,
@@ -90,7 +94,7 @@ def audit_log(request, project_slug):
         "older_query": _query_for_page(request.GET, page + 1) if has_next else None,
         "export_query": _query_for_page(request.GET, 1),
         "problems": problems,
-        "actions": audit.ACTIONS,
+        "actions": [(action, audit.action_label(action)) for action in audit.ACTIONS],
         "people": selectors.project_memberships(project),
         "query": request.GET,
     }
