@@ -22,6 +22,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    path("tokens/", include("workbench.token_urls")),
     path("api/public/", include("workbench.api.urls")),
     path("api/public/", include("prompts.api.urls")),
     path("api/public/", include("tracing.api.urls")),
@@ -33,6 +34,9 @@ urlpatterns = [
     path("p/<slug:project_slug>/", include("tracing.urls")),
     path("p/<slug:project_slug>/", include("workbench.project_urls")),
 ]
+
+# Paths under /api/ that match no route answer in the API's JSON error shape.
+handler404 = "workbench.api.errors.not_found"
 
 # `make bench` compares the prompt fetch with a bare JSON view on the same server.
 if os.environ.get("WORKBENCH_BENCH_VIEWS") == "1":
