@@ -173,3 +173,34 @@ def test_the_interview_prompt_is_a_chat_with_variables_and_a_history_placeholder
     resume = PromptVersion.objects.get(prompt__name="resume/scorer", number=2)
     assert resume.config["model"] == "claude-3-5-sonnet"
     assert resume.config["temperature"] == 0
+
+
+def test_every_demo_user_has_an_address_in_the_demo_domain():
+    seed()
+
+    emails = dict(get_user_model().objects.values_list("username", "email"))
+    assert emails == {role: f"{role}@demo.example" for role in Role.values}
+
+
+def test_a_second_run_gives_old_users_an_address_and_keeps_one_set_by_hand():
+    seed()
+    users = get_user_model().objects
+    users.filter(username="viewer").update(email="")
+    users.filter(username="editor").update(email="ed@team.example")
+
+    seed()
+
+    assert users.get(username="viewer").email == "viewer@demo.example"
+    assert users.get(username="editor").email == "ed@team.example"
+
+
+def test_every_version_is_written_by_someone_who_may_create_versions():
+    seed()
+
+    authors = {
+        (version.prompt.name, version.number): version.created_by.username
+        for version in PromptVersion.objects.select_related("prompt", "created_by")
+    }
+    assert set(authors.values()) == {"editor"}
+    assert authors[("interview/question-generator", 2)] == "editor"
+    assert authors[("quiz/generator", 2)] == "editor"

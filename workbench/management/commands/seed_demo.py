@@ -22,6 +22,9 @@ DEMO_PUBLIC_KEY = "pk-lf-demo"
 DEFAULT_PASSWORD = "workbench"
 DEFAULT_SECRET_KEY = "sk-lf-demo-workbench"
 DEFAULT_PORT = "8000"
+# Demo users get addresses in the reserved example domain, so the
+# notification emails of the demo show in the console with a recipient.
+DEMO_EMAIL_DOMAIN = "demo.example"
 
 INTERVIEW_SYSTEM_V1 = (
     "You are an experienced technical interviewer. Write one interview "
@@ -113,7 +116,7 @@ DEMO_PROMPTS = [
                 "config": {"model": "gpt-4o-mini", "temperature": 0.7},
                 "labels": ["staging"],
                 "commit_message": "Ask about a focus area; no repeated questions",
-                "author": "reviewer",
+                "author": "editor",
             },
             {
                 "content": chat(INTERVIEW_SYSTEM_V3, INTERVIEW_USER),
@@ -146,7 +149,7 @@ DEMO_PROMPTS = [
                 "config": {"model": "gemini-1.5-flash", "temperature": 0.8},
                 "labels": ["staging"],
                 "commit_message": "Audience, plausible distractors, answer key",
-                "author": "reviewer",
+                "author": "editor",
             },
             {
                 "content": QUIZ_V3,
@@ -269,14 +272,19 @@ def seed_project():
 
 
 def seed_users(project, password):
-    """One user per role, named after it; ``admin`` also runs /admin."""
+    """One user per role, named after it, at ``<role>@demo.example``;
+    ``admin`` also runs /admin. An address someone set is kept."""
     users = {}
     for role in Role.values:
         is_admin = role == Role.ADMIN
+        email = f"{role}@{DEMO_EMAIL_DOMAIN}"
         user, created = get_user_model().objects.get_or_create(
             username=role,
-            defaults={"is_staff": is_admin, "is_superuser": is_admin},
+            defaults={"is_staff": is_admin, "is_superuser": is_admin, "email": email},
         )
+        if not user.email:
+            user.email = email
+            user.save(update_fields=["email"])
         # Re-set only when it differs, so a changed env password takes effect
         # without a new hash (and a history row) on every start.
         if created or not user.check_password(password):
