@@ -5,6 +5,9 @@ the notifications and webhooks (see ``prompts.notifications``). Nothing is
 announced for a transaction that rolls back.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import transaction
 
 REVIEW_REQUESTED = "review.requested"
@@ -14,7 +17,24 @@ LABEL_MOVED = "label.moved"
 VERSION_CREATED = "version.created"
 
 
+_muted = ContextVar("events_muted", default=False)
+
+
+@contextmanager
+def muted():
+    """Announce nothing inside: for loading data that nobody should be told
+    about, such as the demo's history."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
 def _announce(kind, pk):
+    if _muted.get():
+        return
+
     from .. import tasks
 
     transaction.on_commit(lambda: tasks.announce.delay(kind, pk))

@@ -204,3 +204,19 @@ def test_every_version_is_written_by_someone_who_may_create_versions():
     assert set(authors.values()) == {"editor"}
     assert authors[("interview/question-generator", 2)] == "editor"
     assert authors[("quiz/generator", 2)] == "editor"
+
+
+def test_loading_the_demo_notifies_nobody(
+    db, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from prompts import tasks
+
+    announced = []
+    monkeypatch.setattr(tasks.announce, "delay", lambda *args: announced.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=StringIO())
+
+    assert announced == []
+    assert mailoutbox == []
+    assert Prompt.objects.filter(project__slug="demo").count() == 4

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from prompts.models import Prompt, ReviewStatus
-from prompts.services import label_move, version_create
+from prompts.services import events, label_move, version_create
 from prompts.services.comments import comment_add
 from prompts.services.reviews import review_decide, review_request
 from workbench.auth import forget_api_key
@@ -245,7 +245,8 @@ class Command(BaseCommand):
     def handle(self, *args, port, **options):
         password = os.environ.get("WORKBENCH_DEMO_PASSWORD", DEFAULT_PASSWORD)
         secret = os.environ.get("WORKBENCH_DEMO_SECRET_KEY", DEFAULT_SECRET_KEY)
-        with transaction.atomic():
+        # The demo's made-up history notifies nobody and calls no webhook.
+        with transaction.atomic(), events.muted():
             project = seed_project()
             users = seed_users(project, password)
             seed_api_key(project, secret)
