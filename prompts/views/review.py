@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -478,6 +479,12 @@ def fragment(request, access, version, place, *, state=None, status=200):
     if status >= 400:
         # review.js swaps an error response only when it says how.
         response["HX-Reswap"] = "outerHTML"
+    else:
+        # A comment added, resolved or deleted changes the header's count.
+        response.content += render_to_string(
+            "prompts/partials/open_comment_count.html",
+            {"open_threads": context["open_threads"], "oob": True},
+        ).encode()
     return response
 
 

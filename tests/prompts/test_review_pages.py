@@ -1066,3 +1066,18 @@ def test_roll_back_is_offered_on_the_newest_move_of_each_label(
         editor
     )
     assert "Roll back to v" not in viewer
+
+
+def test_an_htmx_comment_also_updates_the_open_comment_count(
+    login_as, members, version
+):
+    response = login_as(members[Role.REVIEWER]).post(
+        url("comment-add", version.id), {"body": "Why so formal?"}, **HTMX
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert (
+        '<a id="open-comment-count" href="#comments" hx-swap-oob="true">'
+        "1 open comment</a>"
+    ) in html
