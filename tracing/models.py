@@ -276,3 +276,87 @@ class ModelPrice(models.Model):
 
     def __str__(self):
         return f"{self.model_name} ({self.match_pattern})"
+
+
+class Granularity(models.TextChoices):
+    HOUR = "hour"
+    DAY = "day"
+
+
+class UsageBucket(models.Model):
+    """LLM calls of one project aggregated per hour or day and per dimension.
+
+    Rows are recomputed from observations, never incremented, so a roll-up
+    can run twice or late. Text dimensions hold "" rather than NULL so the
+    unique constraint also covers calls without a prompt, model or user.
+    Histograms are ``tracing.histograms.Histogram.to_dict`` forms of latency
+    and time to first token, in seconds.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="usage_buckets"
+    )
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    bucket_start = models.DateTimeField()
+    prompt_name = models.CharField(max_length=255, blank=True, default="")
+    prompt_version = models.PositiveIntegerField(null=True, blank=True)
+    model = models.CharField(max_length=255, blank=True, default="")
+    user_id = models.CharField(max_length=255, blank=True, default="")
+    feature = models.CharField(max_length=255, blank=True, default="")
+    environment = models.CharField(max_length=40, blank=True, default="")
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    total_tokens = models.BigIntegerField(default=0)
+    usage = models.JSONField(default=dict, blank=True)
+    cost = models.DecimalField(max_digits=24, decimal_places=12, default=0)
+    unpriced_calls = models.PositiveIntegerField(default=0)
+    latency_histogram = models.JSONField(default=dict, blank=True)
+    ttft_histogram = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["bucket_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "project",
+                    "granularity",
+                    "bucket_start",
+                    "prompt_name",
+                    "prompt_version",
+                    "model",
+                    "user_id",
+                    "feature",
+                    "environment",
+                ],
+                name="usage_bucket_unique_dimensions",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "granularity", "bucket_start"],
+                name="usage_bucket_window_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} {self.model}"
+
+
+class RollupWatermark(models.Model):
+    """How far the incremental roll-up has read a project's observations.
+
+    ``updated_at`` is the newest ``Observation.updated_at`` (or
+    ``Trace.updated_at``) rolled up. The row is also the lock that keeps two
+    roll-ups of one project from rewriting the same buckets at once.
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="rollup_watermark"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.project_id} rolled up to {self.updated_at}"

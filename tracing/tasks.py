@@ -15,3 +15,11 @@ def process_batch(batch_id):
 def requeue_unprocessed_batches():
     """Beat: re-queue batches accepted over a minute ago and still unprocessed."""
     services.batches_requeue()
+
+
+@shared_task(ignore_result=True)
+def rollup_recent():
+    """Beat: roll new and changed LLM calls up into hourly and daily buckets."""
+    from .rollups import rollup_recent as rollup
+
+    rollup()

@@ -213,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracing.tasks.requeue_unprocessed_batches",
         "schedule": 60.0,
     },
+    "rollup-recent-usage": {
+        "task": "tracing.tasks.rollup_recent",
+        "schedule": 60.0,
+    },
 }
 
 EMAIL_BACKEND = os.environ.get(
