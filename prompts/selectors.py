@@ -177,6 +177,11 @@ def prompt_role(user, prompt, membership):
     return stronger_role(membership.role, granted_role(user, prompt))
 
 
+def user_role_on(user, prompt):
+    """``prompt_role`` with the user's membership looked up (once a request)."""
+    return prompt_role(user, prompt, membership_for(user, prompt.project))
+
+
 def project_members_with_role(prompt, role):
     """Users whose effective role on ``prompt`` is at least ``role``."""
     found = []

@@ -14,7 +14,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from workbench.models import Role, role_at_least
-from workbench.selectors import membership_for
 
 from .. import cache as prompt_cache
 from ..errors import PromptForbidden, PromptInputError, PromptNotFound
@@ -32,7 +31,7 @@ from ..models import (
     PromptVersion,
     ReviewStatus,
 )
-from ..selectors import prompt_role
+from ..selectors import user_role_on
 from . import events, reviews
 
 logger = logging.getLogger(__name__)
@@ -270,8 +269,7 @@ def protected_label_refusal(project, label, version, actor):
             f"{status.label.lower()})."
         )
     if isinstance(actor, AbstractBaseUser):
-        membership = membership_for(actor, project)
-        role = prompt_role(actor, version.prompt, membership)
+        role = user_role_on(actor, version.prompt)
         if not role_at_least(role, Role.APPROVER):
             return (
                 f"Label '{label}' is protected in this project: only an approver "

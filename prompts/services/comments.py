@@ -6,11 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from workbench.models import Role, role_at_least
-from workbench.selectors import membership_for
 
 from ..errors import PromptForbidden, PromptInputError
 from ..models import Comment
-from ..selectors import prompt_role
+from ..selectors import user_role_on
 from . import events
 
 logger = logging.getLogger(__name__)
@@ -19,8 +18,7 @@ BODY_MAX_LENGTH = 10_000
 
 
 def _role_on(version, user):
-    prompt = version.prompt
-    return prompt_role(user, prompt, membership_for(user, prompt.project))
+    return user_role_on(user, version.prompt)
 
 
 def clean_body(body):

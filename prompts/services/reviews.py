@@ -13,11 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from workbench.models import Role, role_at_least
-from workbench.selectors import membership_for
 
 from ..errors import PromptForbidden, PromptInputError
 from ..models import Decision, PromptVersion, Review, ReviewRequest, ReviewStatus
-from ..selectors import project_members_with_role, prompt_role
+from ..selectors import project_members_with_role, user_role_on
 from . import events
 
 logger = logging.getLogger(__name__)
@@ -26,8 +25,7 @@ BODY_MAX_LENGTH = 10_000
 
 
 def _role_on(version, user):
-    prompt = version.prompt
-    return prompt_role(user, prompt, membership_for(user, prompt.project))
+    return user_role_on(user, version.prompt)
 
 
 def clean_reviewers(version, reviewers):
