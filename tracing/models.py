@@ -360,3 +360,127 @@ class RollupWatermark(models.Model):
 
     def __str__(self):
         return f"{self.project_id} rolled up to {self.updated_at}"
+
+
+class BudgetScope(models.TextChoices):
+    PROJECT = "project", "Whole project"
+    FEATURE = "feature", "One feature"
+    USER = "user", "One end user"
+
+
+def default_budget_thresholds():
+    return [50, 80, 100]
+
+
+class Budget(models.Model):
+    """A monthly spending limit for a project, or for one feature or user in it.
+
+    ``thresholds`` are percentages of ``monthly_amount``; crossing one sends
+    an alert once per calendar month (UTC), recorded as a ``BudgetAlert``.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="budgets"
+    )
+    scope = models.CharField(
+        max_length=10, choices=BudgetScope.choices, default=BudgetScope.PROJECT
+    )
+    # The feature name or end-user id; empty for a whole-project budget.
+    scope_value = models.CharField(max_length=255, blank=True, default="")
+    monthly_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    thresholds = models.JSONField(default=default_budget_thresholds)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scope", "scope_value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "scope", "scope_value"], name="budget_unique_scope"
+            )
+        ]
+
+    def __str__(self):
+        if self.scope == BudgetScope.PROJECT:
+            return f"Project budget {self.monthly_amount} USD"
+        return (
+            f"{self.get_scope_display()} {self.scope_value}: {self.monthly_amount} USD"
+        )
+
+
+class BudgetAlert(models.Model):
+    """One threshold of one budget crossed in one month: the alert went out."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    threshold = models.PositiveSmallIntegerField()
+    spend = models.DecimalField(max_digits=24, decimal_places=12)
+    forecast = models.DecimalField(max_digits=24, decimal_places=12, null=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "threshold"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "month", "threshold"],
+                name="budget_alert_once_per_month",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.budget} crossed {self.threshold}% in {self.month:%Y-%m}"
+
+
+class JobKind(models.TextChoices):
+    REBUILD_ROLLUPS = "rebuild_rollups", "Rebuild usage roll-ups"
+    REPRICE = "reprice", "Re-price observations"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BackgroundJob(models.Model):
+    """A long Celery job a person started, with the progress its page shows.
+
+    ``done`` and ``total`` count the job's own units (days rebuilt,
+    observations re-priced); ``params`` holds what it was asked to do.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="background_jobs"
+    )
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    status = models.CharField(
+        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    params = models.JSONField(default=dict, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.status}, {self.done}/{self.total})"
+
+    @property
+    def percent(self):
+        if not self.total:
+            return 100 if self.status == JobStatus.DONE else 0
+        return min(100, round(100 * self.done / self.total))

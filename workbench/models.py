@@ -43,6 +43,15 @@ class Project(models.Model):
         default=False,
         help_text="Whether the author's own approval counts (off: four eyes).",
     )
+    feature_key = models.CharField(
+        max_length=100,
+        default="feature",
+        blank=True,
+        help_text=(
+            "The trace metadata key (or 'key:value' tag) that names the feature "
+            "a call belongs to in the reports."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
