@@ -14,7 +14,7 @@ from prompts.services import version_create
 from prompts.services.comments import comment_add
 from prompts.services.grants import folder_grant_set, prompt_grant_set
 from prompts.services.reviews import review_request
-from tracing.models import Trace
+from tracing.models import BackgroundJob, JobKind, Trace
 from workbench.models import Role, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,7 @@ PAGES = {
     "trace-list": (Role.VIEWER, lambda s: []),
     "trace-detail": (Role.VIEWER, lambda s: [s.trace.trace_id]),
     "cost-overview": (Role.VIEWER, lambda s: []),
+    "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
     "audit-log": (Role.VIEWER, lambda s: []),
     "audit-csv": (Role.VIEWER, lambda s: []),
     "project-settings": (Role.ADMIN, lambda s: []),
@@ -93,6 +94,9 @@ class Scene:
         )
         self.webhook = Webhook.objects.create(
             project=project, url="https://hooks.test/x", secret="s", events=[]
+        )
+        self.job = BackgroundJob.objects.create(
+            project=project, kind=JobKind.REBUILD_ROLLUPS, params={}
         )
 
 

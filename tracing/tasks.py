@@ -23,3 +23,11 @@ def rollup_recent():
     from .rollups import rollup_recent as rollup
 
     rollup()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_background_job(job_id):
+    """Run one queued ``BackgroundJob`` (a roll-up rebuild, a re-pricing)."""
+    from .jobs import job_run
+
+    job_run(job_id)

@@ -7,4 +7,5 @@ urlpatterns = [
     # Trace ids come from clients and may hold any character, "/" included.
     path("traces/<path:trace_id>/", views.trace_detail, name="trace-detail"),
     path("costs/", views.cost_overview, name="cost-overview"),
+    path("jobs/<uuid:job_id>/", views.job_progress, name="job-progress"),
 ]

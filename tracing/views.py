@@ -13,7 +13,7 @@ from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
 from . import reports
-from .models import Observation, PriceSource, Score, Trace
+from .models import BackgroundJob, Observation, PriceSource, Score, Trace
 
 PAGE_SIZE = 50
 CURSOR_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -324,3 +324,15 @@ def cost_overview(request, project_slug):
         "section": "costs",
     }
     return render(request, "tracing/cost_overview.html", context)
+
+
+# Background jobs
+
+
+@login_required
+def job_progress(request, project_slug, job_id):
+    """A job's progress bar; the fragment polls this URL until the job ends."""
+    project = open_project(request, project_slug)
+    job = get_object_or_404(BackgroundJob, project=project, pk=job_id)
+    context = {"job": job, "current_project": project}
+    return render(request, "tracing/partials/job_progress.html", context)
