@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_insights
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
@@ -8,4 +8,10 @@ urlpatterns = [
     path("traces/<path:trace_id>/", views.trace_detail, name="trace-detail"),
     path("costs/", views.cost_overview, name="cost-overview"),
     path("jobs/<uuid:job_id>/", views.job_progress, name="job-progress"),
+    path(
+        "reports/inflation/",
+        views_insights.inflation_report,
+        name="report-inflation",
+    ),
+    path("reports/models/", views_insights.models_report, name="report-models"),
 ]

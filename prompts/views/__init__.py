@@ -8,6 +8,7 @@ from django.db.models import Count, F, Max, Prefetch, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import render
 
+from tracing import insights
 from tracing.models import Observation
 from workbench.models import Role
 from workbench.views import open_project, pretty_json
@@ -306,6 +307,7 @@ def version_context(project, version):
         "previous_number": previous,
         "next_number": following,
         "call_count": calls_per_version(project, prompt).get(version.number, 0),
+        "version_usage": insights.version_usage(project, prompt.name, version.number),
         "section": "prompts",
     }
 
