@@ -35,6 +35,8 @@ PAGES = {
     "trace-detail": (Role.VIEWER, lambda s: [s.trace.trace_id]),
     "cost-overview": (Role.VIEWER, lambda s: []),
     "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
+    "report-inflation": (Role.VIEWER, lambda s: []),
+    "report-models": (Role.VIEWER, lambda s: []),
     "audit-log": (Role.VIEWER, lambda s: []),
     "audit-csv": (Role.VIEWER, lambda s: []),
     "project-settings": (Role.ADMIN, lambda s: []),
