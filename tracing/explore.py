@@ -18,11 +18,11 @@ from django.db.models import (
     DurationField,
     Exists,
     ExpressionWrapper,
-    F,
     Max,
     Min,
     OuterRef,
     Q,
+    Subquery,
     Sum,
 )
 from django.db.models.expressions import RawSQL
@@ -310,9 +310,26 @@ def feature_is(project, feature):
     return RawSQL(sql, params, output_field=BooleanField())
 
 
+def _per_trace(aggregate):
+    """``aggregate`` over the outer trace's observations, as a subquery."""
+    return Subquery(
+        Observation.objects.filter(
+            project_id=OuterRef("project_id"), trace_id=OuterRef("trace_id")
+        )
+        .order_by()
+        .values("trace_id")
+        .annotate(value=aggregate)
+        .values("value")[:1]
+    )
+
+
 def filtered_traces(project, filters):
-    """The project's traces passing ``filters``, newest first, with totals."""
-    traces = reports.traces_with_totals(project)
+    """The project's traces passing ``filters``, newest first.
+
+    Totals are not annotated here: ``trace_page`` adds them for the page's
+    rows only, in one grouped query, so no filter pays for them.
+    """
+    traces = Trace.objects.filter(project=project)
     if filters.user:
         traces = traces.filter(user_id=filters.user)
     if filters.session:
@@ -332,15 +349,18 @@ def filtered_traces(project, filters):
     if filters.feature:
         traces = traces.filter(feature_is(project, filters.feature))
     if filters.cost_above is not None:
-        # Trace totals are sums over observations: checked per trace along
-        # the walk, so the first page of a common value stays cheap.
-        traces = traces.filter(total_cost__gt=filters.cost_above)
+        # A trace's cost is a sum over its observations: checked per trace
+        # along the walk, so the first page of a common value stays cheap.
+        traces = traces.alias(cost=_per_trace(Sum("total_cost"))).filter(
+            cost__gt=filters.cost_above
+        )
     if filters.latency_above is not None:
-        traces = traces.alias(
-            span=ExpressionWrapper(
-                F("last_end") - F("first_start"), output_field=DurationField()
-            )
-        ).filter(span__gt=timedelta(seconds=filters.latency_above))
+        span = ExpressionWrapper(
+            Max("end_time") - Min("start_time"), output_field=DurationField()
+        )
+        traces = traces.alias(span=_per_trace(span)).filter(
+            span__gt=timedelta(seconds=filters.latency_above)
+        )
     if filters.before:
         # Keyset: rows strictly after the cursor in (-time, -id) order. The
         # redundant ``timestamp <= moment`` lets the index range start at the
@@ -352,24 +372,52 @@ def filtered_traces(project, filters):
     return traces.order_by("-timestamp", "-pk")
 
 
-def with_display_totals(trace):
-    trace.total_tokens = (
-        None
-        if trace.observation_count == 0
-        else int((trace.input_tokens or 0) + (trace.output_tokens or 0))
+def add_totals(project, traces):
+    """Set each trace's totals from its observations, in one grouped query.
+
+    Sets ``observation_count``, ``total_tokens`` (None without
+    observations), ``total_cost`` (None when nothing was priced),
+    ``has_unpriced``, ``has_error`` and ``latency_seconds``.
+    """
+    rows = (
+        Observation.objects.filter(
+            project=project, trace_id__in=[trace.trace_id for trace in traces]
+        )
+        .order_by()
+        .values("trace_id")
+        .annotate(
+            count=Count("id"),
+            tokens=Sum(
+                reports.usage_tokens(reports.INPUT_USAGE_KEYS)
+                + reports.usage_tokens(reports.OUTPUT_USAGE_KEYS)
+            ),
+            cost=Sum("total_cost"),
+            unpriced=Count("id", filter=reports.UNPRICED),
+            errors=Count("id", filter=Q(level="ERROR")),
+            first_start=Min("start_time"),
+            last_end=Max("end_time"),
+        )
     )
-    trace.latency_seconds = (
-        (trace.last_end - trace.first_start).total_seconds()
-        if trace.first_start and trace.last_end
-        else None
-    )
-    return trace
+    totals = {row["trace_id"]: row for row in rows}
+    for trace in traces:
+        row = totals.get(trace.trace_id)
+        trace.observation_count = row["count"] if row else 0
+        trace.total_tokens = int(row["tokens"] or 0) if row else None
+        trace.total_cost = row["cost"] if row else None
+        trace.has_unpriced = bool(row and row["unpriced"])
+        trace.has_error = bool(row and row["errors"])
+        trace.latency_seconds = (
+            (row["last_end"] - row["first_start"]).total_seconds()
+            if row and row["first_start"] and row["last_end"]
+            else None
+        )
+    return traces
 
 
 def trace_page(project, filters, size):
     """``(traces, next cursor or None)``: one page of the filtered list."""
     rows = list(filtered_traces(project, filters)[: size + 1])
-    traces = [with_display_totals(trace) for trace in rows[:size]]
+    traces = add_totals(project, rows[:size])
     cursor = None
     if len(rows) > size:
         cursor = format_cursor(traces[-1].timestamp, traces[-1].pk)
@@ -767,7 +815,6 @@ def recent_traces(project, user_id, limit=20):
     for trace in traces:
         trace.figures = figures[trace.trace_id]
     return traces
-
 
 
 def filter_suggestions(project):
