@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import make_member
-from tracing.models import Observation, Trace
+from tracing.models import Granularity, Observation, Trace, UsageBucket
 from workbench.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,6 +49,18 @@ def chats(project):
             usage_details={"input": 300, "output": 40},
             total_cost=Decimal("0.0025"),
             price_source="public",
+        )
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    for days_ago, calls in ((0, 3), (2, 8), (3, 5)):
+        UsageBucket.objects.create(
+            project=project,
+            granularity=Granularity.DAY,
+            bucket_start=today - timedelta(days=days_ago),
+            user_id="customer-9",
+            model="gpt-4o",
+            calls=calls,
+            total_tokens=340 * calls,
+            cost=Decimal("0.0025") * calls,
         )
     for index in range(4):
         trace = Trace.objects.create(
@@ -103,3 +115,9 @@ def test_filter_the_traces_and_read_a_session(live_server, page, shot, project, 
     page.wait_for_selector("table.sessions")
     assert SESSION in page.inner_text("table.sessions")
     shot("explore-03-sessions")
+
+    page.click("table.sessions >> text=customer-9")
+    page.wait_for_selector("svg.daily-chart")
+    assert page.locator("svg.daily-chart rect.bar").count() == 3
+    assert "$0.040000" in page.inner_text(".user-totals")
+    shot("explore-04-user")
