@@ -230,15 +230,42 @@ def label_windows(project, prompt_name, label):
     return windows
 
 
-def used_prompt(project, filters):
-    """Traces with a call of the filtered prompt, version and label.
+# Up to this many matching traces, an observation filter reads their ids
+# first and looks the traces up; past it, matches are common enough that
+# checking each trace along the newest-first walk fills a page sooner.
+OBSERVATIONS_FIRST_LIMIT = 20_000
+
+
+def has_call(calls):
+    """A trace filter: the trace has one of ``calls`` (observations of the project).
+
+    A rare value (a seldom-used model, an old version) would make the walk
+    check most traces before it finds a page, so the ids of the traces with
+    such calls are read first from the observation index.
+    """
+    ids = list(
+        calls.order_by()
+        .values_list("trace_id", flat=True)
+        .distinct()[: OBSERVATIONS_FIRST_LIMIT + 1]
+    )
+    if len(ids) > OBSERVATIONS_FIRST_LIMIT:
+        return Exists(calls.filter(trace_id=OuterRef("trace_id")))
+    if connection.vendor == "postgresql":
+        # One array parameter rather than thousands of placeholders.
+        table = connection.ops.quote_name(Trace._meta.db_table)
+        return RawSQL(
+            f"{table}.trace_id = ANY(%s)", (ids,), output_field=BooleanField()
+        )
+    return Q(trace_id__in=ids)
+
+
+def prompt_calls(project, filters):
+    """Calls of the filtered prompt, version and label.
 
     The label matches calls made while it pointed at the version they used
     (from the label's move history), not where it points now.
     """
-    calls = Observation.objects.filter(
-        project=project, trace_id=OuterRef("trace_id"), prompt_name=filters.prompt
-    )
+    calls = Observation.objects.filter(project=project, prompt_name=filters.prompt)
     if filters.version is not None:
         calls = calls.filter(prompt_version_number=filters.version)
     if filters.label:
@@ -251,23 +278,7 @@ def used_prompt(project, filters):
                 window &= Q(start_time__lt=until)
             during |= window
         calls = calls.filter(during)
-    return Exists(calls)
-
-
-def used_model(project, model):
-    return Exists(
-        Observation.objects.filter(
-            project=project, trace_id=OuterRef("trace_id"), model=model
-        )
-    )
-
-
-def had_error(project):
-    return Exists(
-        Observation.objects.filter(
-            project=project, trace_id=OuterRef("trace_id"), level="ERROR"
-        )
-    )
+    return calls
 
 
 def feature_is(project, feature):
@@ -340,12 +351,13 @@ def filtered_traces(project, filters):
         traces = traces.filter(timestamp__gte=filters.start)
     if filters.end:
         traces = traces.filter(timestamp__lt=filters.end)
+    calls = Observation.objects.filter(project=project)
     if filters.prompt:
-        traces = traces.filter(used_prompt(project, filters))
+        traces = traces.filter(has_call(prompt_calls(project, filters)))
     if filters.model:
-        traces = traces.filter(used_model(project, filters.model))
+        traces = traces.filter(has_call(calls.filter(model=filters.model)))
     if filters.errors_only:
-        traces = traces.filter(had_error(project))
+        traces = traces.filter(has_call(calls.filter(level="ERROR")))
     if filters.feature:
         traces = traces.filter(feature_is(project, filters.feature))
     if filters.cost_above is not None:

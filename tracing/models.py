@@ -193,12 +193,8 @@ class Observation(models.Model):
                 fields=["project", "model", "trace_id"], name="observation_model_idx"
             ),
             models.Index(
-                fields=[
-                    "project",
-                    "prompt_name",
-                    "prompt_version_number",
-                    "start_time",
-                ],
+                fields=["project", "prompt_name", "prompt_version_number", "trace_id"],
+                include=["start_time"],
                 name="observation_prompt_version_idx",
             ),
             models.Index(

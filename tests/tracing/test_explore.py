@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from prompts.models import LabelMove, Prompt, PromptVersion
 from tests.native_api import token_client
-from tracing import explore_views, views
+from tracing import explore, explore_views, views
 from tracing.models import Granularity, Observation, Trace, UsageBucket
 from workbench.models import Role
 
@@ -159,6 +159,29 @@ def test_each_filter_lists_exactly_its_traces(
     client = login_as(members[Role.VIEWER])
 
     assert listed(client, scene, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"prompt": "support/answer", "version": "1"}, ["t-late", "t-old"]),
+        ({"prompt": "support/answer", "label": "production"}, ["t-mid", "t-old"]),
+        ({"model": "gpt-4o"}, ["t-old"]),
+        ({"errors": "1"}, ["t-mid"]),
+    ],
+)
+def test_common_values_are_checked_along_the_walk_with_the_same_result(
+    login_as, members, scene, monkeypatch, query, expected
+):
+    # With no room for ids read first, every observation filter is an EXISTS.
+    monkeypatch.setattr(explore, "OBSERVATIONS_FIRST_LIMIT", 0)
+    client = login_as(members[Role.VIEWER])
+
+    assert listed(client, scene, query) == expected
+    sql = str(
+        explore.filtered_traces(scene, explore.TraceFilters(model="gpt-4o")).query
+    )
+    assert "EXISTS" in sql
 
 
 def test_the_feature_filter_reads_the_projects_feature_key(login_as, members, scene):
