@@ -247,11 +247,41 @@ def run(project, runs, plan_file):
                 )
 
 
+def run_sessions(project, runs):
+    """The session list's page: a GROUP BY over the project's sessions."""
+    from django.db.models import Max
+
+    from tracing.explore import session_page
+    from tracing.models import Trace
+
+    # The cursor of the 10,000th most recently active session.
+    row = (
+        Trace.objects.filter(project=project, session_id__gt="")
+        .values("session_id")
+        .annotate(last=Max("timestamp"))
+        .order_by("-last", "-session_id")[10_000]
+    )
+    deep = (row["last"], row["session_id"])
+    for page, before in (("first", None), ("deep", deep)):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            rows, _ = session_page(project, before=before, size=PAGE_SIZE)
+            times.append((time.perf_counter() - started) * 1000)
+        label = "sessions" if page == "first" else "sessions (10,000 on)"
+        print(
+            f"{label:<22} {page:<6} {len(rows):>4} "
+            f"{statistics.median(times):>8.1f} {p99(times):>8.1f}",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--sessions-only", action="store_true")
     parser.add_argument("--plans", default="/tmp/wb_bench_trace_list_plans.txt")
     args = parser.parse_args()
     ensure_database()
@@ -261,7 +291,9 @@ def main():
         f"Page of {PAGE_SIZE} (list query + totals query), {args.runs} runs each; "
         f"plans in {args.plans}"
     )
-    run(project, args.runs, args.plans)
+    if not args.sessions_only:
+        run(project, args.runs, args.plans)
+    run_sessions(project, max(3, args.runs // 5))
 
 
 if __name__ == "__main__":

@@ -44,19 +44,26 @@ DAY = timedelta(days=1)
 
 def parse_moment(text):
     """A datetime from a ``datetime-local`` or date field (UTC when naive)."""
-    moment = parse_datetime(text)
+    try:
+        moment = parse_datetime(text)
+        if moment is None:
+            day = parse_date(text)
+            moment = None if day is None else datetime.combine(day, time.min)
+    except ValueError:
+        # Well-formed but impossible, like 2026-13-45.
+        moment = None
     if moment is None:
-        day = parse_date(text)
-        if day is None:
-            raise ValueError("is not a date or time")
-        moment = datetime.combine(day, time.min)
+        raise ValueError("is not a date or time")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment
 
 
 def parse_day(text):
-    day = parse_date(text)
+    try:
+        day = parse_date(text)
+    except ValueError:
+        day = None
     if day is None:
         raise ValueError("is not a date (YYYY-MM-DD)")
     return day
@@ -187,7 +194,7 @@ class TraceFilters:
             end=reader.value("to", parse_moment),
             before=reader.value("before", parse_trace_cursor),
         )
-        # A version or label number means nothing without its prompt.
+        # A version or a label means nothing without its prompt.
         for key in ("version", "label"):
             if getattr(filters, key) not in (None, "") and not filters.prompt:
                 reader.reject(key, "needs a prompt name as well")
@@ -197,15 +204,6 @@ class TraceFilters:
             filters.end = None
         filters.problems = reader.problems
         return filters
-
-    @property
-    def active(self):
-        """Whether any filter narrows the list (the cursor does not count)."""
-        return any(
-            value not in (None, "", False)
-            for name, value in vars(self).items()
-            if name not in ("before", "problems")
-        )
 
 
 def label_windows(project, prompt_name, label):

@@ -209,6 +209,7 @@ def test_the_feature_filter_reads_the_projects_feature_key(login_as, members, sc
         ({"cost_above": "NaN"}, "cost_above: 'NaN' must be a number of 0 or more"),
         ({"latency_above": "slow"}, "latency_above: 'slow' is not a number"),
         ({"from": "soon"}, "from: 'soon' is not a date or time"),
+        ({"from": "2026-13-45"}, "from: '2026-13-45' is not a date or time"),
         (
             {"from": "2026-03-11", "to": "2026-03-10"},
             "to: must be after from",
