@@ -518,43 +518,77 @@ class SessionRow:
     unpriced: bool = False
 
 
+SESSION_WALK_CHUNK = 500
+
+
 def session_page(project, *, before=None, user="", size=50):
     """``(sessions, next cursor or None)``, latest activity first.
 
     ``before`` is ``(last activity, session id)`` of the previous page's last
-    row. Totals come from one query over the page's traces' observations.
+    row. Rather than grouping every session of the project, the newest
+    traces are walked from the cursor down until the page is full: a
+    session's first trace met on that walk is its latest one, so sessions
+    come up in page order.
     """
     traces = Trace.objects.filter(project=project, session_id__gt="")
     if user:
         traces = traces.filter(user_id=user)
-    sessions = (
-        traces.order_by()
+    found = {}
+    walk = traces.order_by("-timestamp", "-pk").values_list(
+        "pk", "timestamp", "session_id"
+    )
+    if before:
+        walk = walk.filter(timestamp__lte=before[0])
+    while True:
+        chunk = list(walk[:SESSION_WALK_CHUNK])
+        new = {session_id for _, _, session_id in chunk} - set(found)
+        found.update(_session_stats(traces, new, before))
+        ranked = sorted(
+            (row for row in found.values() if row is not None),
+            key=lambda row: (row.last_at, row.session_id),
+            reverse=True,
+        )
+        if len(chunk) < SESSION_WALK_CHUNK:
+            break
+        # Sessions met later have no later activity than this chunk's end;
+        # past a tie with the page's boundary row, the page is complete.
+        if len(ranked) > size and chunk[-1][1] < ranked[size].last_at:
+            break
+        last_pk, last_time, _ = chunk[-1]
+        walk = walk.filter(timestamp__lte=last_time).filter(
+            Q(timestamp__lt=last_time) | Q(pk__lt=last_pk)
+        )
+    page = ranked[:size]
+    _add_session_totals(project, page, traces)
+    cursor = None
+    if len(ranked) > size:
+        cursor = format_cursor(page[-1].last_at, page[-1].session_id)
+    return page, cursor
+
+
+def _session_stats(traces, session_ids, before):
+    """``{session id: SessionRow or None}``; None for sessions before the cursor."""
+    rows = (
+        traces.filter(session_id__in=session_ids)
+        .order_by()
         .values("session_id")
         .annotate(
             turns=Count("id"), first_at=Min("timestamp"), last_at=Max("timestamp")
         )
     )
-    if before:
-        moment, session_id = before
-        sessions = sessions.filter(
-            Q(last_at__lt=moment) | Q(last_at=moment, session_id__lt=session_id)
-        )
-    rows = list(sessions.order_by("-last_at", "-session_id")[: size + 1])
-    page = [
-        SessionRow(
+    stats = {}
+    for row in rows:
+        session = SessionRow(
             session_id=row["session_id"],
             turns=row["turns"],
             first_at=row["first_at"],
             last_at=row["last_at"],
             users=[],
         )
-        for row in rows[:size]
-    ]
-    _add_session_totals(project, page, traces)
-    cursor = None
-    if len(rows) > size:
-        cursor = format_cursor(page[-1].last_at, page[-1].session_id)
-    return page, cursor
+        if before and (session.last_at, session.session_id) >= before:
+            session = None  # already listed on an earlier page
+        stats[row["session_id"]] = session
+    return stats
 
 
 def _add_session_totals(project, sessions, traces):

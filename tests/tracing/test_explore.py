@@ -348,6 +348,37 @@ def test_session_pages_cross_equal_activity_times_once(
     assert pages == [["s2", "s1"], ["s0", "s4"], ["s3"]]
 
 
+def test_the_session_walk_skips_sessions_of_earlier_pages(
+    login_as, members, project, monkeypatch
+):
+    monkeypatch.setattr(explore_views, "SESSION_PAGE_SIZE", 2)
+    monkeypatch.setattr(explore, "SESSION_WALK_CHUNK", 2)
+    # Seconds before T0 of each turn; s-d and s-c tie on their latest turn.
+    turns = {"s-a": [0, 3], "s-b": [1, 4], "s-c": [2, 5], "s-d": [2]}
+    for session_id, ages in turns.items():
+        for age in ages:
+            add_trace(
+                project,
+                f"{session_id}-{age}",
+                at=T0 - timedelta(seconds=age),
+                session_id=session_id,
+            )
+    client = login_as(members[Role.VIEWER])
+    url = reverse("session-list", args=[project.slug])
+
+    first = client.get(url)
+    second = client.get(f"{url}?{first.context['next_query']}")
+
+    rows = [*first.context["sessions"], *second.context["sessions"]]
+    assert [(row.session_id, row.turns) for row in rows] == [
+        ("s-a", 2),
+        ("s-b", 2),
+        ("s-d", 1),
+        ("s-c", 2),
+    ]
+    assert second.context["next_query"] is None
+
+
 def test_a_session_reads_as_a_conversation(login_as, members, sessions):
     client = login_as(members[Role.VIEWER])
     url = reverse("session-detail", args=[sessions.slug, ODD_SESSION])
