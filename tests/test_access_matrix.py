@@ -33,6 +33,10 @@ PAGES = {
     "comment-form": (Role.REVIEWER, lambda s: [s.version.id]),
     "trace-list": (Role.VIEWER, lambda s: []),
     "trace-detail": (Role.VIEWER, lambda s: [s.trace.trace_id]),
+    "session-list": (Role.VIEWER, lambda s: []),
+    "session-detail": (Role.VIEWER, lambda s: [s.trace.session_id]),
+    "user-list": (Role.VIEWER, lambda s: []),
+    "user-detail": (Role.VIEWER, lambda s: [s.trace.user_id]),
     "cost-overview": (Role.VIEWER, lambda s: []),
     "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
     "report-inflation": (Role.VIEWER, lambda s: []),
@@ -92,7 +96,12 @@ class Scene:
             version=self.version, actor=members[Role.REVIEWER], body="Which topic?"
         )
         self.trace = Trace.objects.create(
-            project=project, trace_id="trace-1", name="t", timestamp=timezone.now()
+            project=project,
+            trace_id="trace-1",
+            name="t",
+            timestamp=timezone.now(),
+            session_id="chat/1",
+            user_id="team/ann",
         )
         self.webhook = Webhook.objects.create(
             project=project, url="https://hooks.test/x", secret="s", events=[]

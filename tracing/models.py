@@ -188,6 +188,20 @@ class Observation(models.Model):
             models.Index(fields=["project", "trace_id"]),
             models.Index(fields=["project", "-start_time"]),
             models.Index(fields=["project", "prompt_name", "-start_time"]),
+            # The trace list's filters on what a trace's calls did.
+            models.Index(
+                fields=["project", "model", "trace_id"], name="observation_model_idx"
+            ),
+            models.Index(
+                fields=["project", "prompt_name", "prompt_version_number", "trace_id"],
+                include=["start_time"],
+                name="observation_prompt_version_idx",
+            ),
+            models.Index(
+                fields=["project", "trace_id"],
+                name="observation_error_idx",
+                condition=models.Q(level="ERROR"),
+            ),
         ]
 
     def __str__(self):

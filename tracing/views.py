@@ -1,160 +1,32 @@
 """Trace pages: the list, one trace as a tree, and the cost overview."""
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
-
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
 from . import reports
+from .explore import TraceFilters, filter_suggestions, filtered_traces, trace_page
 from .models import BackgroundJob, Observation, PriceSource, Score, Trace
 
+__all__ = ["TraceFilters", "filtered_traces"]
+
 PAGE_SIZE = 50
-CURSOR_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-# The trace list
-
-
-def parse_moment(text):
-    """A datetime from a ``datetime-local`` or date field (UTC when naive)."""
-    moment = parse_datetime(text)
-    if moment is None:
-        day = parse_date(text)
-        if day is None:
-            raise ValueError(text)
-        moment = datetime.combine(day, time.min)
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
-def format_cursor(trace):
-    stamp = trace.timestamp.astimezone(UTC).strftime(CURSOR_TIME_FORMAT)
-    return f"{stamp},{trace.pk}"
-
-
-def parse_cursor(text):
-    """``(timestamp, pk)`` from ``format_cursor``'s text; ValueError if malformed."""
-    stamp, _, pk = text.rpartition(",")
-    moment = datetime.fromisoformat(stamp.replace(" ", "+"))
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment, int(pk)
-
-
-@dataclass
-class TraceFilters:
-    user: str = ""
-    session: str = ""
-    name: str = ""
-    prompt: str = ""
-    version: int | None = None
-    errors_only: bool = False
-    start: datetime | None = None
-    end: datetime | None = None
-    before: tuple | None = None
-    problems: list = field(default_factory=list)
-
-    @classmethod
-    def from_query(cls, query):
-        filters = cls(
-            user=query.get("user", "").strip(),
-            session=query.get("session", "").strip(),
-            name=query.get("name", "").strip(),
-            prompt=query.get("prompt", "").strip(),
-            errors_only=query.get("errors") == "1",
-        )
-        filters.version = filters._parsed(query, "version", int)
-        filters.start = filters._parsed(query, "from", parse_moment)
-        filters.end = filters._parsed(query, "to", parse_moment)
-        filters.before = filters._parsed(query, "before", parse_cursor)
-        return filters
-
-    def _parsed(self, query, key, parse):
-        text = query.get(key, "").strip()
-        if not text:
-            return None
-        try:
-            return parse(text)
-        except ValueError:
-            # A bad filter is reported on the page and ignored, not a 500.
-            self.problems.append(f"{key}: '{text}' is not understood, ignored.")
-            return None
-
-
-def prompt_used(project, filters):
-    """Traces with an observation that used the filtered prompt (and version)."""
-    by_name = Q(prompt_name=filters.prompt) | Q(
-        prompt_version__prompt__name=filters.prompt,
-        prompt_version__prompt__project=project,
-    )
-    observations = Observation.objects.filter(
-        by_name, project=project, trace_id=OuterRef("trace_id")
-    )
-    if filters.version is not None:
-        observations = observations.filter(
-            Q(prompt_version_number=filters.version)
-            | Q(prompt_version__number=filters.version)
-        )
-    return Exists(observations)
-
-
-def filtered_traces(project, filters):
-    traces = reports.traces_with_totals(project)
-    if filters.user:
-        traces = traces.filter(user_id=filters.user)
-    if filters.session:
-        traces = traces.filter(session_id=filters.session)
-    if filters.name:
-        traces = traces.filter(name__icontains=filters.name)
-    if filters.prompt:
-        traces = traces.filter(prompt_used(project, filters))
-    if filters.errors_only:
-        traces = traces.filter(has_error=True)
-    if filters.start:
-        traces = traces.filter(timestamp__gte=filters.start)
-    if filters.end:
-        traces = traces.filter(timestamp__lt=filters.end)
-    if filters.before:
-        # Keyset pagination: rows strictly after the cursor in (-time, -id)
-        # order, so pages never overlap or skip when new traces arrive.
-        moment, pk = filters.before
-        traces = traces.filter(Q(timestamp__lt=moment) | Q(timestamp=moment, pk__lt=pk))
-    return traces.order_by("-timestamp", "-pk")
-
-
-def with_display_totals(trace):
-    trace.total_tokens = (
-        None
-        if trace.observation_count == 0
-        else int((trace.input_tokens or 0) + (trace.output_tokens or 0))
-    )
-    trace.latency_seconds = (
-        (trace.last_end - trace.first_start).total_seconds()
-        if trace.first_start and trace.last_end
-        else None
-    )
-    return trace
+# The trace list (filters and queries in ``explore``)
 
 
 @login_required
 def trace_list(request, project_slug):
     project = open_project(request, project_slug)
     filters = TraceFilters.from_query(request.GET)
-    page = list(filtered_traces(project, filters)[: PAGE_SIZE + 1])
-    has_more = len(page) > PAGE_SIZE
-    traces = [with_display_totals(trace) for trace in page[:PAGE_SIZE]]
+    traces, cursor = trace_page(project, filters, PAGE_SIZE)
     next_query = None
-    if has_more:
+    if cursor:
         query = request.GET.copy()
-        query["before"] = format_cursor(traces[-1])
+        query["before"] = cursor
         next_query = query.urlencode()
     first_query = request.GET.copy()
     first_query.pop("before", None)
@@ -163,6 +35,7 @@ def trace_list(request, project_slug):
         "filters": filters,
         "next_query": next_query,
         "first_query": first_query.urlencode() if filters.before else None,
+        "suggestions": filter_suggestions(project),
         "section": "traces",
     }
     return render(request, "tracing/trace_list.html", context)
@@ -266,6 +139,16 @@ def prompt_link(observation, project, existing):
     return None
 
 
+def prompts_used(rows):
+    """The distinct prompt versions the trace's calls used, by name and number."""
+    used = {}
+    for row in rows:
+        prompt = row["prompt"]
+        if prompt is not None:
+            used.setdefault((prompt["name"], prompt["number"]), prompt)
+    return [used[key] for key in sorted(used)]
+
+
 def observation_rows(project, trace, observations):
     start = min((o.start_time for o in observations), default=trace.timestamp)
     start = min(start, trace.timestamp)
@@ -302,6 +185,7 @@ def trace_detail(request, project_slug, trace_id):
     context = {
         "trace": trace,
         "rows": rows,
+        "prompts_used": prompts_used(rows),
         "total_cost": sum(costs) if costs else None,
         "has_unpriced": any(row["unpriced"] for row in rows),
         "scores": Score.objects.filter(project=project, trace_id=trace.trace_id),
