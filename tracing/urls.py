@@ -1,11 +1,21 @@
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
     # Trace ids come from clients and may hold any character, "/" included.
     path("traces/<path:trace_id>/", views.trace_detail, name="trace-detail"),
-    path("costs/", views.cost_overview, name="cost-overview"),
+    # The old Costs page, kept so bookmarks land on the spend report.
+    path("costs/", report_views.cost_overview, name="cost-overview"),
+    path("reports/spend/", report_views.report_spend, name="report-spend"),
+    path("reports/spend.csv", report_views.report_spend_csv, name="report-spend-csv"),
+    path("reports/trends/", report_views.report_trends, name="report-trends"),
+    path(
+        "reports/trends.csv",
+        report_views.report_trends_csv,
+        name="report-trends-csv",
+    ),
+    path("reports/unpriced/", report_views.report_unpriced, name="report-unpriced"),
     path("jobs/<uuid:job_id>/", views.job_progress, name="job-progress"),
 ]
