@@ -210,17 +210,19 @@ class Period:
 def _parse_moment(field, text, *, is_end):
     """A UTC datetime from a date or a date and time; a bare end date is
     inclusive, so it means the start of the next day."""
-    moment = parse_datetime(text)
-    if moment is None:
-        try:
-            day = parse_date(text)
-        except ValueError:
-            day = None
-        if day is None:
-            raise PeriodError(field, f"'{text}' is not {MOMENT_FORMATS}")
+    try:
+        day = parse_date(text)
+        # A date alone would also parse as a datetime (midnight), so it is
+        # tried first to keep the end day inclusive.
+        moment = None if day else parse_datetime(text)
+    except ValueError:
+        day = moment = None
+    if day is not None:
         moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         if is_end:
             moment += DAY
+    if moment is None:
+        raise PeriodError(field, f"'{text}' is not {MOMENT_FORMATS}")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
