@@ -10,9 +10,11 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-WIDTH = 760
+# About the width a chart gets on a laptop screen, so text is drawn near the
+# size it is set in.
+WIDTH = 600
 HEIGHT = 250
-LEFT, RIGHT, TOP, BOTTOM = 70, 14, 14, 40
+LEFT, RIGHT, TOP, BOTTOM = 74, 10, 12, 40
 # Eight series colours (Tableau 10, told apart by most colour-blind
 # readers) and a grey for "other".
 PALETTE = (
@@ -90,7 +92,8 @@ def nice_ticks(maximum, count=4):
 
 
 def slot_label(start, hourly, first=False):
-    """The x-axis text of a slot: the day, or the hour with its day at midnight."""
+    """The x-axis text of a slot: the day, or the hour (with its day if
+    ``first`` or at midnight)."""
     if not hourly:
         return start.strftime("%b %d")
     if first or start.hour == 0:
@@ -107,9 +110,13 @@ def _frame(chart, starts, hourly, ticks, format_tick):
         chart.grid.append((round(y, 1), format_tick(tick)))
     band = (chart.right - chart.left) / max(len(starts), 1)
     every = max(1, math.ceil(len(starts) / MOST_X_LABELS))
+    shown_day = None
     for position in range(0, len(starts), every):
         x = chart.left + band * (position + 0.5)
-        label = slot_label(starts[position], hourly, first=position == 0)
+        start = starts[position]
+        # An hour label names its day whenever the day changes.
+        label = slot_label(start, hourly, first=start.date() != shown_day)
+        shown_day = start.date()
         chart.x_labels.append((round(x, 1), label))
     return band, top_value
 

@@ -8,6 +8,7 @@ an error on the period chooser instead of a report.
 import csv
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -338,6 +339,8 @@ def report_trends(request, project_slug):
             series_names=[s.key or MISSING[query.by] for s in trend.series],
             charts=trend_charts(trend),
             table=trend_table(trend),
+            trend_cost=sum(trend.cost_totals, Decimal(0)),
+            trend_calls=sum(trend.call_totals),
         )
     return render(request, "tracing/reports/trends.html", context)
 

@@ -543,7 +543,7 @@ def test_the_trends_page_draws_labelled_charts_and_a_table(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count('<svg viewBox="0 0 760 250" role="img"') == 3
+    assert html.count('<svg viewBox="0 0 600 250" role="img"') == 3
     assert "<title>Dec 01 22:00 · gpt-4o: $0.001</title>" in html
     assert "Cost (USD)" in html and "Hour (UTC)" in html
     assert 'class="swatch" style="background: #4e79a7"></span>gpt-4o' in html
