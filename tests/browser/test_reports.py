@@ -111,3 +111,13 @@ def test_a_viewer_reads_spend_and_trends(live_server, page, shot, project, traff
     page.click("form.period button[type=submit]")
     page.wait_for_selector("#chart-cost text.axis-label:text('Hour (UTC)')")
     shot("reports-04-trends-24h")
+
+    # Typing dates switches the chooser to a custom window.
+    start = (timezone.now() - timedelta(days=3)).strftime("%Y-%m-%dT00:00")
+    page.fill("input[name=from]", start)
+    assert page.input_value("select[name=period]") == "custom"
+    page.click("form.period button[type=submit]")
+    page.wait_for_selector("option[value='custom'][selected]", state="attached")
+    assert page.inner_text(".period-shown").startswith(
+        f"From – to: {start.replace('T', ' ')} to "
+    )

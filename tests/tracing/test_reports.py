@@ -638,3 +638,25 @@ def test_the_reports_tabs_name_the_pages_that_exist(login_as, members, project):
         f'<a href="{reverse("report-spend", args=["acme"])}" class="active" '
         'aria-current="page">Reports</a>' in html
     )
+
+
+@pytest.mark.parametrize("name", ["report-spend", "report-trends", "report-unpriced"])
+def test_a_report_needs_a_bounded_number_of_queries(
+    login_as, members, project, name, django_assert_max_num_queries
+):
+    for index in range(40):
+        day_bucket(
+            project,
+            DEC_2,
+            prompt_name=f"p{index % 12}",
+            model=f"m{index % 9}",
+            user_id=f"u{index}",
+            unpriced_calls=index % 2,
+            latency_histogram=Histogram.of([index + 1]).to_dict(),
+        )
+    client = login_as(members[Role.VIEWER])
+
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse(name, args=[project.slug]), EDGES)
+
+    assert response.status_code == 200
