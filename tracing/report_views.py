@@ -116,10 +116,11 @@ class SpendLine:
 
 def spend_lines(project, rows, by):
     """Display lines for ``spend_share`` rows; links only to what exists."""
-    if by == "version":
-        names = {name for name, _ in [row.key for row in rows] if name}
-    else:
-        names = {row.key for row in rows if row.key} if by == "prompt" else set()
+    names = set()
+    if by == "prompt":
+        names = {row.key for row in rows if row.key}
+    elif by == "version":
+        names = {row.key[0] for row in rows if row.key[0]}
     prompts = set(
         Prompt.objects.filter(project=project, name__in=names).values_list(
             "name", flat=True
@@ -244,6 +245,9 @@ def report_spend_csv(request, project_slug):
     if query.errors:
         return report_spend(request, project_slug)
     lines, totals = spend_table(project, query)
+    logger.info(
+        "%s exported the spend of %s by %s", request.user, project.slug, query.by
+    )
     filename = f"spend-{project.slug}-by-{query.by}-{period_slug(query.period)}.csv"
     return csv_response(spend_csv_rows(query, lines, totals), filename)
 
@@ -299,18 +303,17 @@ def trend_charts(trend):
 
 def trend_table(trend):
     """The charts' figures as rows, the text alternative of the charts."""
-    rows = []
-    for slot, start in enumerate(trend.starts):
-        rows.append(
-            {
-                "start": start,
-                "cells": [(s.costs[slot], s.calls[slot]) for s in trend.series],
-                "cost": trend.cost_totals[slot],
-                "calls": trend.call_totals[slot],
-                "latency": trend.latency[slot],
-            }
-        )
-    return rows
+    costs, calls = trend.cost_totals, trend.call_totals
+    return [
+        {
+            "start": start,
+            "cells": [(s.costs[slot], s.calls[slot]) for s in trend.series],
+            "cost": costs[slot],
+            "calls": calls[slot],
+            "latency": trend.latency[slot],
+        }
+        for slot, start in enumerate(trend.starts)
+    ]
 
 
 def prompt_names_seen(project, period, chosen):
