@@ -37,7 +37,11 @@ PAGES = {
     "session-detail": (Role.VIEWER, lambda s: [s.trace.session_id]),
     "user-list": (Role.VIEWER, lambda s: []),
     "user-detail": (Role.VIEWER, lambda s: [s.trace.user_id]),
-    "cost-overview": (Role.VIEWER, lambda s: []),
+    "report-spend": (Role.VIEWER, lambda s: []),
+    "report-spend-csv": (Role.VIEWER, lambda s: []),
+    "report-trends": (Role.VIEWER, lambda s: []),
+    "report-trends-csv": (Role.VIEWER, lambda s: []),
+    "report-unpriced": (Role.VIEWER, lambda s: []),
     "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
     "report-inflation": (Role.VIEWER, lambda s: []),
     "report-models": (Role.VIEWER, lambda s: []),
@@ -50,6 +54,9 @@ PAGES = {
     "webhook-list": (Role.ADMIN, lambda s: []),
     "webhook-deliveries": (Role.ADMIN, lambda s: [s.webhook.pk]),
 }
+# Old addresses kept for bookmarks: members are redirected to the named page
+# (after the same access check, so outsiders still get a 404).
+REDIRECTS = {"cost-overview": (Role.VIEWER, "report-spend")}
 # Fragments a page loads with htmx; a plain GET is redirected to the page.
 FRAGMENTS = {"comment-form"}
 # Actions answer POST only; their role rules are tested with their forms.
@@ -144,7 +151,7 @@ def expected_status(visitor, needed):
 
 
 def test_every_project_page_is_listed():
-    assert project_url_names() == set(PAGES) | POST_ONLY
+    assert project_url_names() == set(PAGES) | POST_ONLY | set(REDIRECTS)
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
@@ -168,6 +175,20 @@ def test_anonymous_visitors_are_sent_to_log_in(scene, client, name):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("name", sorted(REDIRECTS))
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_an_old_address_redirects_members_only(scene, visit, name, visitor):
+    needed, target = REDIRECTS[name]
+    slug = scene.project.slug
+
+    response = visit(visitor).get(reverse(name, args=[slug]))
+
+    expected = expected_status(visitor, needed)
+    assert response.status_code == (302 if expected == 200 else expected)
+    if response.status_code == 302:
+        assert response["Location"] == reverse(target, args=[slug])
 
 
 def test_an_unknown_project_is_404_even_for_a_superuser_elsewhere(visit, members):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import explore_views, views, views_insights
+from . import explore_views, report_views, views, views_insights
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
@@ -15,7 +15,17 @@ urlpatterns = [
     ),
     path("users/", explore_views.user_list, name="user-list"),
     path("users/<path:user_id>/", explore_views.user_detail, name="user-detail"),
-    path("costs/", views.cost_overview, name="cost-overview"),
+    # The old Costs page, kept so bookmarks land on the spend report.
+    path("costs/", report_views.cost_overview, name="cost-overview"),
+    path("reports/spend/", report_views.report_spend, name="report-spend"),
+    path("reports/spend.csv", report_views.report_spend_csv, name="report-spend-csv"),
+    path("reports/trends/", report_views.report_trends, name="report-trends"),
+    path(
+        "reports/trends.csv",
+        report_views.report_trends_csv,
+        name="report-trends-csv",
+    ),
+    path("reports/unpriced/", report_views.report_unpriced, name="report-unpriced"),
     path("jobs/<uuid:job_id>/", views.job_progress, name="job-progress"),
     path(
         "reports/inflation/",

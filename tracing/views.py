@@ -1,4 +1,4 @@
-"""Trace pages: the list, one trace as a tree, and the cost overview."""
+"""Trace pages: the list, one trace as a tree, and background job progress."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
@@ -195,19 +195,6 @@ def trace_detail(request, project_slug, trace_id):
         "section": "traces",
     }
     return render(request, "tracing/trace_detail.html", context)
-
-
-# Costs
-
-
-@login_required
-def cost_overview(request, project_slug):
-    project = open_project(request, project_slug)
-    context = {
-        "windows": reports.cost_overview(project),
-        "section": "costs",
-    }
-    return render(request, "tracing/cost_overview.html", context)
 
 
 # Background jobs

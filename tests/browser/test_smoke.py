@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
 from tests.conftest import make_member
+from tracing import rollups
 from tracing.models import Observation, Score, Trace
 from workbench.models import Role
 
@@ -199,6 +200,7 @@ def test_a_member_walks_prompts_and_traces(live_server, page, shot, project, tra
     page.click("ol.tree li.node:nth-child(2) summary:text('Input')")
     shot("07-trace-detail")
 
-    page.click("nav >> text=Costs")
-    page.wait_for_selector("section.window")
-    shot("08-costs")
+    rollups.rollup_observations(project_id=project.pk)
+    page.click("nav >> text=Reports")
+    page.wait_for_selector("#spend-report")
+    shot("08-reports-spend")

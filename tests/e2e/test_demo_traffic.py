@@ -3,12 +3,16 @@
 import re
 import subprocess
 import sys
+from datetime import timedelta
 
 from django.core.management import call_command
+from django.utils import timezone
 
 from tests.e2e.conftest import ROOT, wait_for
+from tracing import rollups, usage
 from tracing.models import Observation, Score, Trace
 from workbench.demo import UNPRICED_MODEL
+from workbench.models import Project
 
 GENERATIONS = 12
 
@@ -50,3 +54,12 @@ def test_demo_traffic_reports_priced_generations_linked_to_demo_prompts(
     scores = Score.objects.filter(project__slug="demo")
     wait_for(lambda: scores.count() >= sent_scores)
     assert scores.count() == sent_scores > 0
+    # Rolled up, the traffic fills the spend report with the same figures.
+    demo = Project.objects.get(slug="demo")
+    rollups.rollup_project_recent(demo.pk)
+    now = timezone.now()
+    rows = usage.spend_share(demo, start=now - timedelta(hours=1), end=now, by="model")
+    assert sum(row.calls for row in rows) == GENERATIONS
+    assert sum(row.cost for row in rows) == sum(
+        generations.exclude(total_cost=None).values_list("total_cost", flat=True)
+    )

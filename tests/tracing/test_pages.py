@@ -1,4 +1,4 @@
-"""The trace list, one trace, and the cost overview: access, content, queries."""
+"""The trace list and one trace: access, content, queries."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from prompts.models import Prompt, PromptVersion
-from tracing import views
+from tracing import rollups, views
 from tracing.models import Observation, Score, Trace
 from workbench.models import Role
 
@@ -118,7 +118,6 @@ def page_urls(project):
     return [
         reverse("trace-list", args=[project.slug]),
         trace_url(project, "trace-1"),
-        reverse("cost-overview", args=[project.slug]),
     ]
 
 
@@ -231,14 +230,15 @@ def test_a_failed_call_without_usage_is_not_flagged_unpriced(
 
     listing = client.get(reverse("trace-list", args=[project.slug]))
     detail = client.get(trace_url(project, "failed"))
-    costs = client.get(reverse("cost-overview", args=[project.slug]))
+    rollups.rollup_observations(project_id=project.pk)
+    spend = client.get(reverse("report-spend", args=[project.slug]))
 
     assert listing.context["traces"][0].has_unpriced is False
     assert "unpriced" not in listing.content.decode()
     assert detail.context["rows"][0]["unpriced"] is False
     assert "$0" not in detail.content.decode()
-    assert costs.context["windows"][0].unpriced_calls == 0
-    assert costs.context["windows"][0].by_model[0].calls == 1
+    assert spend.context["totals"].unpriced_calls == 0
+    assert spend.context["lines"][0].row.calls == 1
 
 
 @pytest.mark.parametrize(
@@ -542,111 +542,19 @@ def test_trace_text_is_escaped(login_as, members, project):
         status_message=SCRIPT,
         level="ERROR",
     )
+    rollups.rollup_observations(project_id=project.pk)
     client = login_as(members[Role.VIEWER])
 
     pages = [
         client.get(reverse("trace-list", args=[project.slug])),
         client.get(trace_url(project, "xss")),
-        client.get(reverse("cost-overview", args=[project.slug])),
+        client.get(reverse("report-spend", args=[project.slug]) + "?by=model"),
     ]
 
     for page in pages:
         html = page.content.decode()
         assert SCRIPT not in html
         assert ESCAPED_SCRIPT in html
-
-
-# Costs
-
-
-def test_the_cost_overview_splits_spend_by_prompt_and_model(
-    login_as, members, project, interview
-):
-    week_old = add_trace(project, "old", at=NOW - timedelta(days=3))
-    add_generation(
-        week_old,
-        "gen-old",
-        cost=Decimal("0.0084"),
-        tokens=(1000, 200),
-        prompt_name="quiz/generator",
-        model="gpt-4o",
-    )
-    ancient = add_trace(project, "ancient", at=NOW - timedelta(days=30))
-    add_generation(ancient, "gen-ancient", cost=Decimal("5"), model="gpt-4o")
-    client = login_as(members[Role.VIEWER])
-
-    response = client.get(reverse("cost-overview", args=[project.slug]))
-
-    day, week = response.context["windows"]
-    assert [(r.key, r.calls, r.cost) for r in day.by_prompt] == [
-        ("quiz/generator", 1, Decimal("0.0016")),
-        ("(no prompt)", 1, Decimal("0")),
-    ]
-    assert [(r.key, r.calls, r.cost) for r in week.by_model] == [
-        ("gpt-4o", 1, Decimal("0.0084")),
-        ("gpt-4o-mini", 1, Decimal("0.0016")),
-        ("acme-triage-7b", 1, Decimal("0")),
-    ]
-    top = week.by_prompt[0]
-    assert (top.key, top.calls, top.input_tokens, top.output_tokens) == (
-        "quiz/generator",
-        2,
-        1100,
-        220,
-    )
-    assert top.share == 1.0
-    assert top.cost_per_call == Decimal("0.005")
-    assert day.unpriced_calls == week.unpriced_calls == 1
-    assert week.total_cost == Decimal("0.0100")
-    html = response.content.decode()
-    assert "<b>$0.010000</b> total" in html
-    assert "$0.005000" in html
-    assert "100.0%" in html
-    assert "1 unpriced generation<" in html
-
-
-def test_the_cost_overview_of_an_empty_project(login_as, members, project):
-    response = login_as(members[Role.VIEWER]).get(
-        reverse("cost-overview", args=[project.slug])
-    )
-
-    html = response.content.decode()
-    assert html.count("No generations in this period.") == 2
-    assert "0 unpriced generations" in html
-
-
-def test_the_cost_overview_ignores_other_projects(
-    login_as, members, project, other_project
-):
-    add_generation(add_trace(other_project, "g"), "g", cost=Decimal("9"))
-    client = login_as(members[Role.VIEWER])
-
-    day, week = client.get(reverse("cost-overview", args=[project.slug])).context[
-        "windows"
-    ]
-
-    assert day.total_calls == week.total_calls == 0
-
-
-def test_the_cost_overview_needs_a_bounded_number_of_queries(
-    login_as, members, project, django_assert_max_num_queries
-):
-    for index in range(30):
-        trace = add_trace(project, f"t{index}")
-        add_generation(
-            trace,
-            f"g{index}",
-            cost=Decimal("0.01"),
-            model=f"m{index % 5}",
-            prompt_name=f"p{index % 7}",
-        )
-    client = login_as(members[Role.VIEWER])
-
-    with django_assert_max_num_queries(10):
-        response = client.get(reverse("cost-overview", args=[project.slug]))
-
-    assert len(response.context["windows"][0].by_model) == 5
-    assert len(response.context["windows"][0].by_prompt) == 7
 
 
 def test_the_prompt_version_of_a_generation_shows_its_review_status(

@@ -1,14 +1,19 @@
 """The demo data that ``make run`` loads on every start."""
 
 import base64
+from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
+from tracing import usage
+from tracing.models import Observation
 from workbench.models import ApiKey, Membership, Project, Role
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +225,27 @@ def test_loading_the_demo_notifies_nobody(
     assert announced == []
     assert mailoutbox == []
     assert Prompt.objects.filter(project__slug="demo").count() == 4
+
+
+def test_loading_the_demo_rolls_up_calls_the_reports_have_not_seen():
+    seed()
+    project = Project.objects.get(slug="demo")
+    now = timezone.now()
+    Observation.objects.create(
+        project=project,
+        trace_id="t1",
+        observation_id="o1",
+        type="GENERATION",
+        start_time=now,
+        model="gpt-4o-mini",
+        usage_details={"input": 10, "output": 5},
+        total_cost=Decimal("0.25"),
+        price_source="public",
+        prompt_name="quiz/generator",
+    )
+
+    output = seed()
+
+    assert "Rolled up the demo's calls: 1 hour buckets" in output
+    [row] = usage.spend_share(project, start=now - timedelta(days=1), end=now)
+    assert (row.key, row.calls, row.cost) == ("quiz/generator", 1, Decimal("0.25"))

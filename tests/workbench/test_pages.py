@@ -28,7 +28,7 @@ def test_home_lists_only_the_users_projects_with_their_role(
     assert [row["project"].slug for row in response.context["projects"]] == ["acme"]
     assert response.context["projects"][0]["role"] == "editor"
     assert reverse("prompt-list", args=["acme"]) in html
-    assert reverse("cost-overview", args=["acme"]) in html
+    assert reverse("report-spend", args=["acme"]) in html
     assert "Globex" not in html
 
 
@@ -50,7 +50,7 @@ def test_project_pages_show_the_navigation(login_as, members, project):
         'aria-current="page">Traces</a>' in html
     )
     assert reverse("prompt-list", args=["acme"]) in html
-    assert reverse("cost-overview", args=["acme"]) in html
+    assert reverse("report-spend", args=["acme"]) in html
     assert "acme-viewer" in html
     assert '<span class="role">Viewer</span>' in html
     assert f'action="{reverse("logout")}"' in html

@@ -14,6 +14,7 @@ from prompts.models import Prompt, ReviewStatus
 from prompts.services import events, label_move, version_create
 from prompts.services.comments import comment_add
 from prompts.services.reviews import review_decide, review_request
+from tracing.rollups import rollup_project_recent
 from workbench.auth import forget_api_key
 from workbench.models import ApiKey, Membership, Project, Role, hash_secret
 
@@ -257,6 +258,11 @@ class Command(BaseCommand):
             ]
         if created:
             self.stdout.write(f"Created demo prompts: {', '.join(created)}")
+        # Calls sent while no beat ran (or before roll-ups existed) would be
+        # missing from the reports until they change; roll them up now.
+        written = rollup_project_recent(project.pk)
+        if written:
+            self.stdout.write(f"Rolled up the demo's calls: {written} hour buckets")
         self.stdout.write(banner(port=port, password=password, secret=secret))
 
 
