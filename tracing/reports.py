@@ -1,27 +1,20 @@
-"""Aggregate reads of raw observations behind the trace list, and the usage
-keys and call types the roll-ups count.
+"""What counts as an LLM call, its usage keys, and the unpriced rule.
 
-Every function here is one aggregate query, so a page's query count does
-not grow with the number of traces or generations. Cost reports read the
-roll-ups instead (``tracing.usage``).
+The roll-ups, the trace list and the reports all read these, so a call is
+counted and priced the same way everywhere. Cost reports read the roll-ups
+(``tracing.usage``); the trace list reads raw observations
+(``tracing.explore``).
 """
 
 from django.db.models import (
-    Count,
-    Exists,
     FloatField,
-    Max,
-    Min,
-    OuterRef,
     Q,
-    Subquery,
-    Sum,
     Value,
 )
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
-from .models import Observation, ObservationType, PriceSource, Trace
+from .models import ObservationType, PriceSource
 
 # Usage keys as ingestion normalises them: cached and cache-creation tokens are
 # kept apart from "input", reasoning and audio tokens apart from "output", so
@@ -51,40 +44,3 @@ def usage_tokens(keys, prefix=""):
     for part in parts[1:]:
         total = total + part
     return total
-
-
-def _per_trace(aggregate):
-    """A subquery giving ``aggregate`` over the observations of the outer trace."""
-    observations = (
-        Observation.objects.filter(
-            project_id=OuterRef("project_id"), trace_id=OuterRef("trace_id")
-        )
-        .order_by()
-        .values("trace_id")
-        .annotate(value=aggregate)
-        .values("value")[:1]
-    )
-    return Subquery(observations)
-
-
-def traces_with_totals(project):
-    """The project's traces, each annotated with its observations' totals.
-
-    Annotations: ``observation_count``, ``input_tokens``, ``output_tokens``,
-    ``total_cost``, ``has_unpriced``, ``has_error``, ``first_start`` and
-    ``last_end``. They are correlated subqueries, so a page of traces is one
-    query however many observations each trace holds.
-    """
-    observations = Observation.objects.filter(
-        project_id=OuterRef("project_id"), trace_id=OuterRef("trace_id")
-    )
-    return Trace.objects.filter(project=project).annotate(
-        observation_count=Coalesce(_per_trace(Count("id")), 0),
-        input_tokens=_per_trace(Sum(usage_tokens(INPUT_USAGE_KEYS))),
-        output_tokens=_per_trace(Sum(usage_tokens(OUTPUT_USAGE_KEYS))),
-        total_cost=_per_trace(Sum("total_cost")),
-        first_start=_per_trace(Min("start_time")),
-        last_end=_per_trace(Max("end_time")),
-        has_unpriced=Exists(observations.filter(UNPRICED)),
-        has_error=Exists(observations.filter(level="ERROR")),
-    )

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, render
 from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
-from . import reports
 from .explore import TraceFilters, filter_suggestions, filtered_traces, trace_page
 from .models import BackgroundJob, Observation, PriceSource, Score, Trace
 
