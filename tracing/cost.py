@@ -225,15 +225,30 @@ def _lookup_public_price(usage, model, start_time):
     return None
 
 
+def _tier_price(tiered, input_tokens):
+    """The price a tiered genai-prices price charges for a prompt this size.
+
+    Crossing a tier re-prices every token (genai-prices' threshold model).
+    """
+    applied = tiered.base
+    for tier in tiered.tiers:
+        if input_tokens > tier.start:
+            applied = tier.price
+    return applied
+
+
 def _public_result(public, model, start_time):
+    from genai_prices.types import TieredPrices
+
     result = _lookup_public_price(public, model, start_time)
     if result is None:
         return None
-    prices = {
-        key: _plain(value)
-        for key, value in vars(result.model_price).items()
-        if isinstance(value, Decimal)
-    }
+    prices = {}
+    for key, value in vars(result.model_price).items():
+        if isinstance(value, TieredPrices):
+            value = _tier_price(value, public.input_tokens or 0)
+        if isinstance(value, Decimal):
+            prices[key] = _plain(value)
     used = {
         "source": PriceSource.PUBLIC,
         "provider": result.provider.id,
@@ -335,3 +350,39 @@ def _priced(model, usage, provided_cost, start_time, project_prices):
         if public is not None:
             return public
     return Cost(usage, {}, None, PriceSource.UNKNOWN, None)
+
+
+def price_apply(row, project_prices):
+    """Price ``row`` in place from what its client sent: ingestion and re-pricing.
+
+    ``row`` is an Observation or an ingestion row with the same fields.
+    """
+    cost = observation_cost(
+        model=row.model,
+        usage=row.provided_usage_details,
+        provided_cost=row.provided_cost_details,
+        start_time=row.start_time,
+        project_prices=project_prices,
+    )
+    row.usage_details = cost.usage_details
+    row.cost_details = cost.cost_details
+    row.total_cost = cost.total_cost
+    row.price_source = cost.price_source
+    row.price_used = cost.price_used
+
+
+def public_price(model, at=None):
+    """genai-prices' price of ``model`` at ``at`` (a ``price_used`` dict), or None.
+
+    Tiered prices show their base tier, the price of a short prompt.
+    """
+    if not model:
+        return None
+    computed = _public_result(public_usage({"input": 1}), model, at)
+    return computed[1] if computed else None
+
+
+def project_price_for(project_id, model, at):
+    """The project's ModelPrice that prices ``model`` at ``at``, or None."""
+    found = _matching_price(load_project_prices(project_id), model, at)
+    return found.model_price if found else None
