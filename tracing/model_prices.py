@@ -171,3 +171,25 @@ def price_lines(price_used):
         for key, value in prices.items()
         if key.endswith("_mtok")
     ]
+
+
+def price_note(observation):
+    """What priced an observation, for its line on the trace page, or None.
+
+    ``{"source", "title", "lines", "price_id", "model"}``: ``price_id`` is the
+    project ModelPrice's id (a link to it), ``model`` the public table's entry.
+    """
+    source = observation.price_source
+    if not source or (source == PriceSource.UNKNOWN and not observation.model):
+        return None
+    used = observation.price_used or {}
+    model = used.get("model")
+    if model and used.get("provider"):
+        model = f"{used['provider']}/{model}"
+    return {
+        "source": source,
+        "title": PriceSource(source).label,
+        "lines": price_lines(used),
+        "price_id": used.get("modelId"),
+        "model": model,
+    }

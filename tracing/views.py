@@ -13,6 +13,7 @@ from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
 from . import reports
+from .model_prices import price_note
 from .models import BackgroundJob, Observation, PriceSource, Score, Trace
 
 PAGE_SIZE = 50
@@ -278,6 +279,7 @@ def observation_rows(project, trace, observations):
                 "depth": depth,
                 "offset_seconds": (observation.start_time - start).total_seconds(),
                 "unpriced": is_unpriced(observation),
+                "price": price_note(observation),
                 "prompt": prompt_link(observation, project, existing),
                 "input_json": pretty_json(observation.input),
                 "output_json": pretty_json(observation.output),
