@@ -130,6 +130,36 @@ def _base_key(usage_key):
     return None
 
 
+def _alias_keys(usage_key):
+    """The canonical keys whose price also prices ``usage_key``, best first.
+
+    Providers name the same tokens differently (Anthropic's
+    ``cache_read_input_tokens`` are OpenAI's cached input tokens), and a
+    project sets one price for them under the canonical name.
+    """
+    if usage_key in CACHE_READ_KEYS:
+        return ["input_cached_tokens"]
+    if usage_key in CACHE_WRITE_1H_KEYS:
+        return ["input_cache_creation_1h", "input_cache_creation"]
+    if usage_key in CACHE_WRITE_KEYS:
+        return ["input_cache_creation"]
+    if usage_key in AUDIO_INPUT_KEYS:
+        return ["input_audio_tokens"]
+    if usage_key in AUDIO_OUTPUT_KEYS:
+        return ["output_audio_tokens"]
+    if usage_key in REASONING_KEYS:
+        return ["output_reasoning_tokens"]
+    return []
+
+
+def _price_key(usage_key, prices):
+    """The key of ``prices`` that prices ``usage_key``, or None."""
+    for key in [usage_key, *_alias_keys(usage_key), _base_key(usage_key)]:
+        if key in prices:
+            return key
+    return None
+
+
 def _project_cost(usage, project_price):
     model_price = project_price.model_price
     prices = {key: _as_decimal(value) for key, value in model_price.prices.items()}
@@ -137,8 +167,8 @@ def _project_cost(usage, project_price):
     for key, count in usage.items():
         if key == "total" and "total" not in prices:
             continue
-        price_key = key if key in prices else _base_key(key)
-        if price_key not in prices:
+        price_key = _price_key(key, prices)
+        if price_key is None:
             continue
         details[key] = prices[price_key] * count
         applied[key] = _plain(prices[price_key])
