@@ -133,7 +133,7 @@ def price_list(request, project_slug):
         "job": _shown_job(project, request.GET.get("job", "")),
         "lookup": _lookup(project, request.GET.get("lookup", "").strip()),
         "can_edit": _is_admin(request),
-        "section": "costs",
+        "section": "reports",
     }
     return render(request, "tracing/prices/list.html", context)
 
@@ -232,7 +232,7 @@ def _form_page(request, project, form, *, model_price=None, errors=None, status=
         "units": UNITS,
         "errors": errors or {},
         "model_price": model_price,
-        "section": "costs",
+        "section": "reports",
     }
     return render(request, "tracing/prices/form.html", context, status=status)
 
