@@ -357,3 +357,18 @@ def test_the_trace_page_shows_the_price_each_call_was_charged(admin, project):
     assert f"/p/{project.slug}/prices/new/?model=mystery-model" in html
     assert "unpriced" in html
     assert Decimal(response.context["total_cost"]) == Decimal("0.25371")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?i)^(openai/)?gpt-4o(-\d{4}-\d{2}-\d{2})?$",
+        r"^claude-(3-5-)?sonnet",
+        r"^gemini-2\.5-pro(-preview)*$",
+    ],
+)
+def test_usual_patterns_with_optional_groups_are_accepted(admin, project, pattern):
+    response = admin.post(url(project, "new/"), {**VALID, "match_pattern": pattern})
+
+    assert response.status_code == 302
+    assert ModelPrice.objects.get().match_pattern == pattern
