@@ -14,7 +14,7 @@ from prompts.services import version_create
 from prompts.services.comments import comment_add
 from prompts.services.grants import folder_grant_set, prompt_grant_set
 from prompts.services.reviews import review_request
-from tracing.models import BackgroundJob, JobKind, Trace
+from tracing.models import BackgroundJob, JobKind, ModelPrice, Trace
 from workbench.models import Role, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,9 @@ PAGES = {
     "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
     "report-inflation": (Role.VIEWER, lambda s: []),
     "report-models": (Role.VIEWER, lambda s: []),
+    "model-price-list": (Role.VIEWER, lambda s: []),
+    "model-price-add": (Role.ADMIN, lambda s: []),
+    "model-price-edit": (Role.ADMIN, lambda s: [s.model_price.pk]),
     "audit-log": (Role.VIEWER, lambda s: []),
     "audit-csv": (Role.VIEWER, lambda s: []),
     "project-settings": (Role.ADMIN, lambda s: []),
@@ -82,11 +85,12 @@ POST_ONLY = {
     "webhook-toggle",
     "webhook-delete",
     "webhook-redeliver",
+    "model-price-delete",
 }
 
 
 class Scene:
-    """One project with a prompt in review, a trace and a webhook."""
+    """One project with a prompt in review, a trace, a webhook and a price."""
 
     def __init__(self, project, members):
         self.project = project
@@ -115,6 +119,12 @@ class Scene:
         )
         self.job = BackgroundJob.objects.create(
             project=project, kind=JobKind.REBUILD_ROLLUPS, params={}
+        )
+        self.model_price = ModelPrice.objects.create(
+            project=project,
+            model_name="acme-llm",
+            match_pattern="^acme-llm$",
+            prices={"input": 0.000001},
         )
 
 

@@ -130,6 +130,36 @@ def _base_key(usage_key):
     return None
 
 
+def _alias_keys(usage_key):
+    """The canonical keys whose price also prices ``usage_key``, best first.
+
+    Providers name the same tokens differently (Anthropic's
+    ``cache_read_input_tokens`` are OpenAI's cached input tokens), and a
+    project sets one price for them under the canonical name.
+    """
+    if usage_key in CACHE_READ_KEYS:
+        return ["input_cached_tokens"]
+    if usage_key in CACHE_WRITE_1H_KEYS:
+        return ["input_cache_creation_1h", "input_cache_creation"]
+    if usage_key in CACHE_WRITE_KEYS:
+        return ["input_cache_creation"]
+    if usage_key in AUDIO_INPUT_KEYS:
+        return ["input_audio_tokens"]
+    if usage_key in AUDIO_OUTPUT_KEYS:
+        return ["output_audio_tokens"]
+    if usage_key in REASONING_KEYS:
+        return ["output_reasoning_tokens"]
+    return []
+
+
+def _price_key(usage_key, prices):
+    """The key of ``prices`` that prices ``usage_key``, or None."""
+    for key in [usage_key, *_alias_keys(usage_key), _base_key(usage_key)]:
+        if key in prices:
+            return key
+    return None
+
+
 def _project_cost(usage, project_price):
     model_price = project_price.model_price
     prices = {key: _as_decimal(value) for key, value in model_price.prices.items()}
@@ -137,8 +167,8 @@ def _project_cost(usage, project_price):
     for key, count in usage.items():
         if key == "total" and "total" not in prices:
             continue
-        price_key = key if key in prices else _base_key(key)
-        if price_key not in prices:
+        price_key = _price_key(key, prices)
+        if price_key is None:
             continue
         details[key] = prices[price_key] * count
         applied[key] = _plain(prices[price_key])
@@ -225,15 +255,30 @@ def _lookup_public_price(usage, model, start_time):
     return None
 
 
+def _tier_price(tiered, input_tokens):
+    """The price a tiered genai-prices price charges for a prompt this size.
+
+    Crossing a tier re-prices every token (genai-prices' threshold model).
+    """
+    applied = tiered.base
+    for tier in tiered.tiers:
+        if input_tokens > tier.start:
+            applied = tier.price
+    return applied
+
+
 def _public_result(public, model, start_time):
+    from genai_prices.types import TieredPrices
+
     result = _lookup_public_price(public, model, start_time)
     if result is None:
         return None
-    prices = {
-        key: _plain(value)
-        for key, value in vars(result.model_price).items()
-        if isinstance(value, Decimal)
-    }
+    prices = {}
+    for key, value in vars(result.model_price).items():
+        if isinstance(value, TieredPrices):
+            value = _tier_price(value, public.input_tokens or 0)
+        if isinstance(value, Decimal):
+            prices[key] = _plain(value)
     used = {
         "source": PriceSource.PUBLIC,
         "provider": result.provider.id,
@@ -335,3 +380,39 @@ def _priced(model, usage, provided_cost, start_time, project_prices):
         if public is not None:
             return public
     return Cost(usage, {}, None, PriceSource.UNKNOWN, None)
+
+
+def price_apply(row, project_prices):
+    """Price ``row`` in place from what its client sent: ingestion and re-pricing.
+
+    ``row`` is an Observation or an ingestion row with the same fields.
+    """
+    cost = observation_cost(
+        model=row.model,
+        usage=row.provided_usage_details,
+        provided_cost=row.provided_cost_details,
+        start_time=row.start_time,
+        project_prices=project_prices,
+    )
+    row.usage_details = cost.usage_details
+    row.cost_details = cost.cost_details
+    row.total_cost = cost.total_cost
+    row.price_source = cost.price_source
+    row.price_used = cost.price_used
+
+
+def public_price(model, at=None):
+    """genai-prices' price of ``model`` at ``at`` (a ``price_used`` dict), or None.
+
+    Tiered prices show their base tier, the price of a short prompt.
+    """
+    if not model:
+        return None
+    computed = _public_result(public_usage({"input": 1}), model, at)
+    return computed[1] if computed else None
+
+
+def project_price_for(project_id, model, at):
+    """The project's ModelPrice that prices ``model`` at ``at``, or None."""
+    found = _matching_price(load_project_prices(project_id), model, at)
+    return found.model_price if found else None

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from prompts.models import PromptVersion
 
-from .cost import load_project_prices, observation_cost
+from .cost import load_project_prices, price_apply
 from .ingestion import EventError, normalise_ingestion_event, normalise_score_item
+from .model_prices import ModelPriceInputError
 from .models import (
     BatchSource,
     IngestionBatch,
@@ -30,6 +31,7 @@ from .models import (
     Trace,
 )
 from .otel import decode_export, export_events
+from .repricing import reprice_start
 
 logger = logging.getLogger(__name__)
 
@@ -407,18 +409,7 @@ def _price(project_id, observations):
             continue
         if project_prices is None:
             project_prices = load_project_prices(project_id)
-        cost = observation_cost(
-            model=row.model,
-            usage=row.provided_usage_details,
-            provided_cost=row.provided_cost_details,
-            start_time=row.start_time,
-            project_prices=project_prices,
-        )
-        row.usage_details = cost.usage_details
-        row.cost_details = cost.cost_details
-        row.total_cost = cost.total_cost
-        row.price_source = cost.price_source
-        row.price_used = cost.price_used
+        price_apply(row, project_prices)
 
 
 def _column_value(field, now):
@@ -648,6 +639,17 @@ def batches_requeue(*, older_than=REQUEUE_AFTER):
 # Model prices -------------------------------------------------------------------
 
 
+def _duplicate_check(project_id, model_name, start_date, exclude_pk=None):
+    same = ModelPrice.objects.filter(
+        project_id=project_id, model_name=model_name, start_date=start_date
+    ).exclude(pk=exclude_pk)
+    if same.exists():
+        when = start_date.isoformat() if start_date else "no start date"
+        raise ModelPriceInputError(
+            "start_date", f"{model_name} already has a price from {when}"
+        )
+
+
 def model_price_create(
     *,
     project_id,
@@ -656,11 +658,17 @@ def model_price_create(
     start_date,
     unit,
     prices,
-    tokenizer_id,
-    tokenizer_config,
+    tokenizer_id=None,
+    tokenizer_config=None,
+    user=None,
 ):
+    """Add a price and re-price the calls it may now apply to.
+
+    Returns ``(model_price, job)``; the job is the re-pricing.
+    """
     with transaction.atomic():
-        return ModelPrice.objects.create(
+        _duplicate_check(project_id, model_name, start_date)
+        model_price = ModelPrice.objects.create(
             project_id=project_id,
             model_name=model_name,
             match_pattern=match_pattern,
@@ -670,8 +678,67 @@ def model_price_create(
             tokenizer_id=tokenizer_id,
             tokenizer_config=tokenizer_config,
         )
+        job = reprice_start(
+            project_id=project_id,
+            patterns=[match_pattern],
+            since=start_date,
+            user=user,
+        )
+    logger.info(
+        "Model price %s (%s) added to project %s",
+        model_price.pk,
+        model_name,
+        project_id,
+    )
+    return model_price, job
 
 
-def model_price_delete(*, model_price):
+def model_price_update(
+    *, model_price, model_name, match_pattern, start_date, unit, prices, user=None
+):
+    """Change a price and re-price what the old or the new definition covered."""
+    old_pattern, old_start = model_price.match_pattern, model_price.start_date
+    with transaction.atomic():
+        _duplicate_check(
+            model_price.project_id, model_name, start_date, exclude_pk=model_price.pk
+        )
+        model_price.model_name = model_name
+        model_price.match_pattern = match_pattern
+        model_price.start_date = start_date
+        model_price.unit = unit
+        model_price.prices = prices
+        model_price.save()
+        # A price without start date reaches back to the first call.
+        since = None if None in (old_start, start_date) else min(old_start, start_date)
+        job = reprice_start(
+            project_id=model_price.project_id,
+            patterns=[old_pattern, match_pattern],
+            since=since,
+            user=user,
+        )
+    logger.info(
+        "Model price %s (%s) of project %s changed",
+        model_price.pk,
+        model_name,
+        model_price.project_id,
+    )
+    return model_price, job
+
+
+def model_price_delete(*, model_price, user=None):
+    """Delete a price and re-price the calls it applied to."""
     with transaction.atomic():
         model_price.delete()
+        job = reprice_start(
+            project_id=model_price.project_id,
+            patterns=[model_price.match_pattern],
+            since=model_price.start_date,
+            user=user,
+        )
+    logger.info(
+        "Model price %s (%s) of project %s deleted",
+        model_price.model_name,
+        model_price.match_pattern,
+        model_price.project_id,
+    )
+    return job

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import explore_views, report_views, views, views_insights
+from . import explore_views, price_views, report_views, views, views_insights
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
@@ -33,4 +33,14 @@ urlpatterns = [
         name="report-inflation",
     ),
     path("reports/models/", views_insights.models_report, name="report-models"),
+    path("prices/", price_views.price_list, name="model-price-list"),
+    path("prices/new/", price_views.price_add, name="model-price-add"),
+    path(
+        "prices/<uuid:price_id>/edit/", price_views.price_edit, name="model-price-edit"
+    ),
+    path(
+        "prices/<uuid:price_id>/delete/",
+        price_views.price_delete,
+        name="model-price-delete",
+    ),
 ]

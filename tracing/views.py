@@ -7,6 +7,7 @@ from prompts.models import PromptVersion
 from workbench.views import open_project, pretty_json
 
 from .explore import TraceFilters, filter_suggestions, filtered_traces, trace_page
+from .model_prices import price_note
 from .models import BackgroundJob, Observation, PriceSource, Score, Trace
 
 __all__ = ["TraceFilters", "filtered_traces"]
@@ -160,6 +161,7 @@ def observation_rows(project, trace, observations):
                 "depth": depth,
                 "offset_seconds": (observation.start_time - start).total_seconds(),
                 "unpriced": is_unpriced(observation),
+                "price": price_note(observation),
                 "prompt": prompt_link(observation, project, existing),
                 "input_json": pretty_json(observation.input),
                 "output_json": pretty_json(observation.output),

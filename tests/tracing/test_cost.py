@@ -6,7 +6,14 @@ from decimal import Decimal
 import pytest
 from genai_prices import calc_price
 
-from tracing.cost import load_project_prices, observation_cost, public_usage
+from tracing.cost import (
+    load_project_prices,
+    observation_cost,
+    public_price,
+    public_usage,
+)
+from tracing.ingestion import normalise_usage_details
+from tracing.model_prices import price_lines
 from tracing.models import ModelPrice
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -242,3 +249,196 @@ def test_cached_unit_prices_agree_with_a_full_genai_prices_calculation(model, us
     expected = calc_price(public_usage(usage), model, genai_request_timestamp=NOW)
 
     assert cost(model, usage).total_cost == expected.total_price
+
+
+# Usage as providers send it, through ingestion's normalisation ---------------
+
+OPENAI_USAGE = {
+    "prompt_tokens": 1000,
+    "completion_tokens": 300,
+    "total_tokens": 1300,
+    "prompt_tokens_details": {"cached_tokens": 400, "audio_tokens": 100},
+    "completion_tokens_details": {"reasoning_tokens": 200, "audio_tokens": 50},
+}
+
+
+def test_openai_usage_is_split_into_net_kinds_that_add_up_to_the_total():
+    usage = normalise_usage_details(OPENAI_USAGE, "usage")
+
+    assert usage == {
+        "input": 500,
+        "input_cached_tokens": 400,
+        "input_audio_tokens": 100,
+        "output": 50,
+        "output_reasoning_tokens": 200,
+        "output_audio_tokens": 50,
+        "total": 1300,
+    }
+
+
+def test_openai_cached_audio_and_reasoning_tokens_are_each_charged_once():
+    # gpt-4o: $2.50/M input (audio too: no audio price), $1.25/M cached, $10/M
+    # output (reasoning and audio output too): 500×2.5 + 400×1.25 + 100×2.5
+    # + 300×10 = 5000 µ$.
+    result = cost("gpt-4o", normalise_usage_details(OPENAI_USAGE, "usage"))
+
+    assert result.total_cost == Decimal("0.005")
+    assert result.cost_details == {
+        "input": "0.00125",
+        "input_cached_tokens": "0.0005",
+        "input_audio_tokens": "0.00025",
+        "output": "0.0005",
+        "output_reasoning_tokens": "0.002",
+        "output_audio_tokens": "0.0005",
+        "total": "0.005",
+    }
+
+
+def test_a_project_price_charges_each_openai_kind_at_its_own_price(project, price):
+    price(
+        match_pattern="^gpt-4o$",
+        prices={
+            "input": 0.000002,
+            "input_cached_tokens": 0.000001,
+            "input_audio_tokens": 0.00004,
+            "output": 0.000008,
+            "output_reasoning_tokens": 0.000006,
+            "output_audio_tokens": 0.00008,
+        },
+    )
+
+    result = cost(
+        "gpt-4o",
+        normalise_usage_details(OPENAI_USAGE, "usage"),
+        prices=load_project_prices(project.id),
+    )
+
+    # 500×2 + 400×1 + 100×40 + 50×8 + 200×6 + 50×80 = 11000 µ$
+    assert result.total_cost == Decimal("0.011")
+    assert result.price_source == "project"
+
+
+def test_anthropic_cache_reads_and_writes_outside_input_are_charged_exactly():
+    # claude-3-5-sonnet: $3/M input, $0.30/M cache read, $3.75/M cache write,
+    # $15/M output.
+    result = cost(
+        "anthropic/claude-3-5-sonnet-20241022",
+        {
+            "input": 400,
+            "cache_read_input_tokens": 400,
+            "cache_creation_input_tokens": 200,
+            "output": 100,
+        },
+    )
+
+    assert result.cost_details == {
+        "input": "0.0012",
+        "cache_read_input_tokens": "0.00012",
+        "cache_creation_input_tokens": "0.00075",
+        "output": "0.0015",
+        "total": "0.00357",
+    }
+    assert result.price_used["provider"] == "anthropic"
+
+
+def test_a_project_cache_price_also_prices_anthropic_cache_keys(project, price):
+    price(
+        match_pattern="^claude",
+        prices={
+            "input": 0.000003,
+            "input_cached_tokens": 0.0000003,
+            "input_cache_creation": 0.00000375,
+            "output": 0.000015,
+        },
+    )
+
+    result = cost(
+        "claude-sonnet-4-5",
+        {
+            "input": 400,
+            "cache_read_input_tokens": 400,
+            "cache_creation_input_tokens": 200,
+            "output": 100,
+        },
+        prices=load_project_prices(project.id),
+    )
+
+    assert result.total_cost == Decimal("0.00357")
+    assert result.price_used["prices"]["cache_read_input_tokens"] == "0.0000003"
+
+
+def test_a_reported_cost_overrides_a_project_price(project, price):
+    price(prices={"input": 1, "output": 1})
+
+    result = cost(
+        "gpt-4o-mini",
+        {"input": 10, "output": 10},
+        provided={"total": "0.000042"},
+        prices=load_project_prices(project.id),
+    )
+
+    assert (result.price_source, result.total_cost) == ("reported", Decimal("42E-6"))
+    assert result.price_used == {"source": "reported"}
+
+
+def test_a_long_prompt_crosses_into_the_dearer_tier_for_every_token():
+    # gemini-2.5-pro: $1.25/M in, $10/M out up to 200k prompt tokens; above,
+    # $2.50/M in and $15/M out, for all of them.
+    short = cost("gemini-2.5-pro", {"input": 200_000, "output": 1000})
+    long = cost("gemini-2.5-pro", {"input": 200_001, "output": 1000})
+
+    assert short.total_cost == Decimal("0.26")
+    assert long.total_cost == Decimal("0.5150025")
+    assert short.price_used["prices"]["input_mtok"] == "1.25"
+    assert long.price_used["prices"]["input_mtok"] == "2.5"
+    assert long.price_used["prices"]["output_mtok"] == "15"
+
+
+def test_cached_tokens_count_towards_the_prompt_size_of_a_tier():
+    # 150k fresh + 60k cached = 210k prompt tokens: the upper tier, where a
+    # cached token costs $0.25/M.
+    result = cost(
+        "gemini-2.5-pro",
+        {"input": 150_000, "input_cached_tokens": 60_000, "output": 10},
+    )
+
+    assert result.total_cost == Decimal("0.39015")
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-4o-2024-08-06", "openai/gpt-4o", "openai/gpt-4o-2024-08-06"]
+)
+def test_dated_and_prefixed_names_find_the_base_model(model):
+    result = cost(model, {"input": 1000, "output": 100})
+
+    assert result.total_cost == Decimal("0.0035")
+    assert (result.price_used["provider"], result.price_used["model"]) == (
+        "openai",
+        "gpt-4o",
+    )
+
+
+def test_a_project_pattern_can_match_dated_and_prefixed_names(project, price):
+    price(
+        match_pattern=r"(?i)^(openai/)?gpt-4o(-\d{4}-\d{2}-\d{2})?$",
+        prices={"input": 0.000001},
+    )
+    prices = load_project_prices(project.id)
+
+    for model in ("gpt-4o", "gpt-4o-2024-08-06", "openai/gpt-4o-2024-08-06"):
+        assert cost(model, {"input": 7}, prices=prices).total_cost == Decimal(
+            "0.000007"
+        )
+    assert cost("gpt-4o-mini", {"input": 7}, prices=prices).price_source == "public"
+
+
+def test_the_public_price_of_a_model_reads_per_million_tokens():
+    found = public_price("gpt-4o-mini", NOW)
+
+    assert found["model"] == "gpt-4o-mini"
+    assert [str(line) for line in price_lines(found)] == [
+        "input $0.15 / 1M tokens",
+        "cache read $0.075 / 1M tokens",
+        "output $0.60 / 1M tokens",
+    ]
+    assert public_price("acme-private-llm-7", NOW) is None

@@ -7,13 +7,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from tracing import selectors, services
+from tracing.model_prices import UNITS, ModelPriceInputError
 from workbench.api.base import PublicApiView
 from workbench.api.errors import error_json
 
 from . import output
 from .params import paginate, pagination
-
-UNITS = ["TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS"]
 
 
 class PriceSerializer(serializers.Serializer):
@@ -83,16 +82,20 @@ class ModelListView(PublicApiView):
         body = ModelPriceInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        model_price = services.model_price_create(
-            project_id=request.user.project_id,
-            model_name=data["modelName"],
-            match_pattern=data["matchPattern"],
-            start_date=data.get("startDate"),
-            unit=data.get("unit") or "TOKENS",
-            prices=data["price_map"],
-            tokenizer_id=data.get("tokenizerId") or None,
-            tokenizer_config=data.get("tokenizerConfig"),
-        )
+        try:
+            model_price, _ = services.model_price_create(
+                project_id=request.user.project_id,
+                model_name=data["modelName"],
+                match_pattern=data["matchPattern"],
+                start_date=data.get("startDate"),
+                unit=data.get("unit") or "TOKENS",
+                prices=data["price_map"],
+                tokenizer_id=data.get("tokenizerId") or None,
+                tokenizer_config=data.get("tokenizerConfig"),
+            )
+        except ModelPriceInputError as error:
+            field = {"start_date": "startDate"}.get(error.field, error.field)
+            raise serializers.ValidationError({field: [error.reason]}) from error
         return Response(output.model_price_json(model_price))
 
 
