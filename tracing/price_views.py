@@ -21,6 +21,7 @@ from workbench.models import Role, role_at_least
 from workbench.views import open_project
 
 from . import cost, selectors, services
+from .explore import parse_moment
 from .model_prices import (
     FORM_KEYS,
     UNITS,
@@ -32,7 +33,6 @@ from .model_prices import (
     unit_scale,
 )
 from .models import BackgroundJob, JobKind, JobStatus, ModelPrice
-from .views import parse_moment
 
 PAGE_FIELDS = ("model_name", "match_pattern", "start_date", "unit")
 
