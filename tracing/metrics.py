@@ -31,7 +31,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from .models import Granularity, Trace, UsageBucket
 from .reports import INPUT_USAGE_KEYS, OUTPUT_USAGE_KEYS, usage_tokens
-from .rollups import llm_calls
+from .rollups import hour_of, llm_calls
 from .selectors import _tags_filter, _time_range
 from .usage import HOUR, window_buckets
 
@@ -57,8 +57,9 @@ class DailyFilters:
     @property
     def answered_by_buckets(self):
         """Whether the usage buckets hold every call these filters select."""
+        # In UTC: 10:00+05:30 is 04:30, inside an hour bucket.
         on_the_hour = all(
-            bound is None or bound == bound.replace(minute=0, second=0, microsecond=0)
+            bound is None or bound.astimezone(UTC) == hour_of(bound)
             for bound in (self.start, self.end)
         )
         return not self.trace_name and not self.tags and on_the_hour

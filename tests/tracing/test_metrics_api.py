@@ -341,6 +341,28 @@ def test_window_inside_an_hour_and_with_an_offset(api, data):
     ]
 
 
+def test_a_whole_hour_of_an_offset_that_is_not_whole_in_utc(api, data):
+    # 15:00+05:30 is 09:30 UTC, inside an hour bucket: gA1 to gA3 are out.
+    body = get(
+        api,
+        fromTimestamp=f"{DAY_A}T15:00:00+05:30",
+        toTimestamp=f"{DAY_A}T16:00:00Z",
+    )
+
+    assert body["data"] == [
+        day_row(
+            DAY_A,
+            1,
+            2,
+            0.006,
+            [
+                model_row("gpt-4o", 1, 1, 200, 40, 0.006),
+                model_row(None, 1, 1, 0, 0, 0.0),
+            ],
+        )
+    ]
+
+
 def test_open_ended_windows(api, data):
     since_b = get(api, fromTimestamp=f"{DAY_B}T00:00:00Z")
     until_b = get(api, toTimestamp=f"{DAY_B}T00:00:00Z")
