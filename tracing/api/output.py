@@ -179,6 +179,28 @@ def model_price_json(model_price):
     }
 
 
+def model_usage_json(usage):
+    return {
+        "model": usage.model or None,
+        "inputUsage": usage.input_tokens,
+        "outputUsage": usage.output_tokens,
+        "totalUsage": usage.total_tokens,
+        "countObservations": usage.calls,
+        "countTraces": usage.traces,
+        "totalCost": float(usage.cost),
+    }
+
+
+def daily_usage_json(daily):
+    return {
+        "date": daily.day.isoformat(),
+        "countTraces": daily.traces,
+        "countObservations": daily.calls,
+        "totalCost": float(daily.cost),
+        "usage": [model_usage_json(usage) for usage in daily.models],
+    }
+
+
 def page_meta(page, limit, total):
     return {
         "page": page,

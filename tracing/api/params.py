@@ -53,6 +53,18 @@ def filters(query, *, strings=(), timestamps=(), lists=()):
     return parsed
 
 
+def listed(query, name):
+    """Repeated values (``tags=a&tags=b``), or one value split on commas.
+
+    Langfuse reads a single ``tags=a,b`` as two tags; repeated parameters are
+    taken whole.
+    """
+    values = query.getlist(name)
+    if len(values) == 1:
+        values = values[0].split(",")
+    return tuple(value.strip() for value in values if value.strip())
+
+
 def paginate(queryset, page, limit):
     total = queryset.count()
     start = (page - 1) * limit

@@ -1,14 +1,16 @@
 """Legacy read endpoints of Langfuse's public API (2.x and 3.x ``fetch_*``)."""
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tracing import selectors
+from tracing.metrics import DailyFilters, daily_usage
 from workbench.api.base import PublicApiView
 from workbench.api.errors import error_json
 from workbench.models import Project
 
 from . import output
-from .params import filters, paginate, pagination
+from .params import filters, listed, paginate, pagination
 
 TRACE_FILTERS = {
     "strings": (
@@ -38,6 +40,10 @@ OBSERVATION_FILTERS = {
 }
 SESSION_FILTERS = {
     "strings": ("environment",),
+    "timestamps": ("fromTimestamp", "toTimestamp"),
+}
+DAILY_METRICS_FILTERS = {
+    "strings": ("traceName", "userId"),
     "timestamps": ("fromTimestamp", "toTimestamp"),
 }
 SCORE_FILTERS = {
@@ -172,3 +178,36 @@ class ScoreListView(PublicApiView):
             limit,
         )
         return _listing([output.score_json(s) for s in scores], page, limit, total)
+
+
+def daily_filters(query):
+    parsed = filters(query, **DAILY_METRICS_FILTERS)
+    start, end = parsed["fromTimestamp"], parsed["toTimestamp"]
+    if start is not None and end is not None and start >= end:
+        raise ValidationError({"toTimestamp": "must be after fromTimestamp"})
+    return DailyFilters(
+        trace_name=parsed["traceName"],
+        user_id=parsed["userId"],
+        tags=listed(query, "tags"),
+        environments=listed(query, "environment"),
+        start=start,
+        end=end,
+    )
+
+
+class DailyMetricsView(PublicApiView):
+    """Calls, tokens and cost per day and model, newest day first.
+
+    See ``tracing.metrics`` for where each figure comes from.
+    """
+
+    def get(self, request):
+        page, limit = pagination(request.query_params)
+        days, total = daily_usage(
+            project_id=request.user.project_id,
+            filters=daily_filters(request.query_params),
+            page=page,
+            limit=limit,
+        )
+        data = [output.daily_usage_json(daily) for daily in days]
+        return _listing(data, page, limit, total)

@@ -23,6 +23,7 @@ urlpatterns = [
         name="public-session",
     ),
     path("v2/scores", read.ScoreListView.as_view(), name="public-scores-v2"),
+    path("metrics/daily", read.DailyMetricsView.as_view(), name="public-metrics-daily"),
     path("models", prices.ModelListView.as_view(), name="public-models"),
     path(
         "models/<str:model_id>", prices.ModelDetailView.as_view(), name="public-model"

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from langfuse import Langfuse
+from langfuse.api.core.api_error import ApiError
 
 
 def emit(**values):
@@ -89,10 +90,90 @@ def traced_generation(langfuse, *, name, model, usage):
     emit(trace_id=trace.id, observation_id=generation.id, prompt_version=prompt.version)
 
 
+def report_calls(langfuse, *, calls):
+    """One trace per call, with usage and cost as the service reports them."""
+    for spec in calls:
+        started = datetime.fromisoformat(spec["start"])
+        trace = langfuse.trace(
+            id=spec["trace_id"],
+            name=spec["name"],
+            user_id=spec["user_id"],
+            timestamp=started,
+        )
+        trace.generation(
+            id=spec["call_id"],
+            name="answer",
+            model=spec["model"],
+            start_time=started,
+            end_time=started + timedelta(seconds=1),
+            usage_details=spec["usage"],
+            cost_details=spec["cost"],
+        )
+    langfuse.flush()
+    emit(sent=len(calls))
+
+
+def _usage_by_model(usage):
+    return {
+        "model": usage.model,
+        "input_usage": usage.input_usage,
+        "output_usage": usage.output_usage,
+        "total_usage": usage.total_usage,
+        "count_traces": usage.count_traces,
+        "count_observations": usage.count_observations,
+        "total_cost": usage.total_cost,
+    }
+
+
+def _daily_metrics(metrics):
+    """The parsed model's attributes, to show the SDK read every field."""
+    return {
+        "type": type(metrics).__name__,
+        "meta": {
+            "page": metrics.meta.page,
+            "limit": metrics.meta.limit,
+            "total_items": metrics.meta.total_items,
+            "total_pages": metrics.meta.total_pages,
+        },
+        "days": [
+            {
+                "date": day.date.isoformat(),
+                "count_traces": day.count_traces,
+                "count_observations": day.count_observations,
+                "total_cost": day.total_cost,
+                "usage": [_usage_by_model(usage) for usage in day.usage],
+            }
+            for day in metrics.data
+        ],
+    }
+
+
+def daily_metrics(langfuse, *, queries):
+    """``client.metrics.daily`` once per query; a refusal reports its error."""
+    answers = []
+    for query in queries:
+        for bound in ("from_timestamp", "to_timestamp"):
+            if bound in query:
+                query[bound] = datetime.fromisoformat(query[bound])
+        try:
+            answers.append(_daily_metrics(langfuse.client.metrics.daily(**query)))
+        except ApiError as error:
+            answers.append(
+                {
+                    "error": type(error).__name__,
+                    "status": error.status_code,
+                    "body": error.body,
+                }
+            )
+    emit(answers=answers)
+
+
 SCENARIOS = {
     "get_prompts": get_prompts,
     "create_prompts": create_prompts,
     "traced_generation": traced_generation,
+    "report_calls": report_calls,
+    "daily_metrics": daily_metrics,
 }
 
 
