@@ -13,15 +13,15 @@ aggregate query that joins scores to the calls they judge.
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from prompts.models import LATEST, LabelMove, PromptVersion
 
+from . import explore
 from .histograms import Histogram
 from .models import Observation, Score, ScoreDataType, Trace
 from .reports import LLM_CALL_TYPES
@@ -79,18 +79,11 @@ class Period:
 def parse_moment(text, field_name):
     """A UTC datetime from an ISO datetime or a date (midnight), or fail."""
     try:
-        moment = parse_datetime(text)
-        if moment is None and (day := parse_date(text)) is not None:
-            moment = datetime.combine(day, time.min)
+        return explore.parse_moment(text)
     except ValueError:
-        moment = None
-    if moment is None:
         raise InsightInputError(
             field_name, f"'{text}' is not a date or date and time (ISO 8601)."
-        )
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        ) from None
 
 
 def report_period(start=None, end=None, *, now=None):
