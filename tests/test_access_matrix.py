@@ -43,6 +43,7 @@ PAGES = {
     "api-keys": (Role.ADMIN, lambda s: []),
     "webhook-list": (Role.ADMIN, lambda s: []),
     "webhook-deliveries": (Role.ADMIN, lambda s: [s.webhook.pk]),
+    "rollup-status": (Role.ADMIN, lambda s: []),
 }
 # Fragments a page loads with htmx; a plain GET is redirected to the page.
 FRAGMENTS = {"comment-form"}

@@ -13,9 +13,10 @@ default) the same aggregates are computed in Python, row by row; both paths
 give identical buckets (tests/tracing/test_rollups.py compares them).
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -78,6 +79,17 @@ OBSERVATION_COLUMNS = (
     "prompt_version_number",
 )
 DIMENSION_LENGTH = 255
+BUCKET_COLUMNS = (
+    "project_id",
+    "granularity",
+    "bucket_start",
+    *DIMENSIONS,
+    *MEASURES,
+    "usage",
+    "latency_histogram",
+    "ttft_histogram",
+)
+JSON_COLUMNS = frozenset({"usage", "latency_histogram", "ttft_histogram"})
 
 
 def hour_of(moment):
@@ -168,22 +180,23 @@ class Aggregate:
         self.latency.merge(Histogram.from_dict(bucket.latency_histogram))
         self.ttft.merge(Histogram.from_dict(bucket.ttft_histogram))
 
-    def as_bucket(self, *, project_id, granularity, bucket_start, dimensions):
-        return UsageBucket(
-            project_id=project_id,
-            granularity=granularity,
-            bucket_start=bucket_start,
-            **dict(zip(DIMENSIONS, dimensions, strict=True)),
-            calls=self.calls,
-            errors=self.errors,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            total_tokens=self.total_tokens,
-            usage=dict(sorted(self.usage.items())),
-            cost=self.cost,
-            unpriced_calls=self.unpriced_calls,
-            latency_histogram=self.latency.to_dict(),
-            ttft_histogram=self.ttft.to_dict(),
+    def as_row(self, *, project_id, granularity, bucket_start, dimensions):
+        """The bucket's column values, in ``BUCKET_COLUMNS`` order."""
+        return (
+            project_id,
+            granularity,
+            bucket_start,
+            *dimensions,
+            self.calls,
+            self.errors,
+            self.input_tokens,
+            self.output_tokens,
+            self.total_tokens,
+            self.cost,
+            self.unpriced_calls,
+            dict(sorted(self.usage.items())),
+            self.latency.to_dict(),
+            self.ttft.to_dict(),
         )
 
 
@@ -287,30 +300,44 @@ GROUP_SQL = "hour, prompt_name, prompt_version, model, user_id, feature, environ
 # (group, usage key), and histogram counts per (group, histogram, index).
 # A NULL index is the histogram's zero bucket (zero or negative durations).
 HOUR_AGGREGATES_SQL = f"""
-WITH calls AS MATERIALIZED (
+WITH started AS MATERIALIZED (
     SELECT
-        date_trunc('hour', o.start_time, 'UTC') AS hour,
-        coalesce(left(o.prompt_name, 255), '') AS prompt_name,
-        o.prompt_version_number AS prompt_version,
-        coalesce(o.model, '') AS model,
+        trace_id,
+        -- Epoch seconds: an integer is cheaper to hand back than a timestamp.
+        extract(epoch FROM date_trunc('hour', start_time, 'UTC'))::bigint AS hour,
+        coalesce(left(prompt_name, 255), '') AS prompt_name,
+        prompt_version_number AS prompt_version,
+        coalesce(model, '') AS model,
+        coalesce(environment, '') AS environment,
+        level = %(error_level)s AS failed,
+        usage_details,
+        total_cost,
+        total_cost IS NULL
+            AND price_source = %(unknown_price)s
+            AND usage_details <> '{{}}'::jsonb AS unpriced,
+        extract(epoch FROM end_time - start_time)::float8 AS latency,
+        extract(epoch FROM completion_start_time - start_time)::float8 AS ttft
+    FROM tracing_observation
+    WHERE project_id = %(project_id)s
+        AND type = ANY(%(types)s)
+        AND start_time >= %(start)s
+        AND start_time < %(end)s
+),
+-- Only the traces of these calls, each looked up once by its unique index.
+traced AS MATERIALIZED (
+    SELECT
+        t.trace_id,
         coalesce(left(t.user_id, 255), '') AS user_id,
-        {FEATURE_SQL} AS feature,
-        coalesce(o.environment, '') AS environment,
-        o.level = %(error_level)s AS failed,
-        o.usage_details,
-        o.total_cost,
-        o.total_cost IS NULL
-            AND o.price_source = %(unknown_price)s
-            AND o.usage_details <> '{{}}'::jsonb AS unpriced,
-        extract(epoch FROM o.end_time - o.start_time)::float8 AS latency,
-        extract(epoch FROM o.completion_start_time - o.start_time)::float8 AS ttft
-    FROM tracing_observation o
-    LEFT JOIN tracing_trace t
-        ON t.project_id = o.project_id AND t.trace_id = o.trace_id
-    WHERE o.project_id = %(project_id)s
-        AND o.type = ANY(%(types)s)
-        AND o.start_time >= %(start)s
-        AND o.start_time < %(end)s
+        {FEATURE_SQL} AS feature
+    FROM tracing_trace t
+    WHERE t.project_id = %(project_id)s
+        AND t.trace_id IN (SELECT DISTINCT trace_id FROM started)
+),
+calls AS MATERIALIZED (
+    SELECT started.*,
+        coalesce(traced.user_id, '') AS user_id,
+        coalesce(traced.feature, '') AS feature
+    FROM started LEFT JOIN traced ON traced.trace_id = started.trace_id
 )
 SELECT 'calls', {GROUP_SQL}, NULL::text, NULL::bigint,
     count(*),
@@ -361,10 +388,14 @@ def hour_aggregates_sql(project_id, start, end, feature_key):
         cursor.execute(HOUR_AGGREGATES_SQL, params)
         rows = cursor.fetchall()
     aggregates = {}
+    hours = {}
     # Calls first: a group's total tokens fall back on its usage parts.
-    for part, hour, *dimensions, key, index, a, b, cost, unpriced in sorted(
+    for part, epoch, *dimensions, key, index, a, b, cost, unpriced in sorted(
         rows, key=lambda row: row[0] != "calls"
     ):
+        hour = hours.get(epoch)
+        if hour is None:
+            hour = hours[epoch] = datetime.fromtimestamp(epoch, UTC)
         aggregate = aggregates.setdefault((hour, tuple(dimensions)), Aggregate())
         if part == "calls":
             aggregate.calls, aggregate.errors = a, b
@@ -392,6 +423,39 @@ def hour_aggregates(project_id, start, end, feature_key):
 # Writing buckets
 
 
+def _copy_buckets(rows):
+    """INSERT bucket rows with one COPY: bulk_create spends its time quoting."""
+    table = connection.ops.quote_name(UsageBucket._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in BUCKET_COLUMNS)
+    json_at = [
+        index for index, name in enumerate(BUCKET_COLUMNS) if name in JSON_COLUMNS
+    ]
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            row = list(row)
+            for index in json_at:
+                row[index] = json.dumps(row[index])
+            copy.write_row(row)
+
+
+def insert_buckets(rows):
+    """Store bucket rows (tuples in ``BUCKET_COLUMNS`` order)."""
+    if connection.vendor == "postgresql":
+        _copy_buckets(rows)
+    else:
+        UsageBucket.objects.bulk_create(
+            (
+                UsageBucket(**dict(zip(BUCKET_COLUMNS, row, strict=True)))
+                for row in rows
+            ),
+            batch_size=1000,
+        )
+
+
 def _rebuild_hours(project_id, start, end, feature_key):
     """Replace the hour buckets of [start, end) (hour-aligned); returns rows."""
     UsageBucket.objects.filter(
@@ -400,8 +464,8 @@ def _rebuild_hours(project_id, start, end, feature_key):
         bucket_start__gte=start,
         bucket_start__lt=end,
     ).delete()
-    buckets = [
-        aggregate.as_bucket(
+    rows = [
+        aggregate.as_row(
             project_id=project_id,
             granularity=Granularity.HOUR,
             bucket_start=hour,
@@ -411,8 +475,8 @@ def _rebuild_hours(project_id, start, end, feature_key):
             project_id, start, end, feature_key
         ).items()
     ]
-    UsageBucket.objects.bulk_create(buckets, batch_size=1000)
-    return len(buckets)
+    insert_buckets(rows)
+    return len(rows)
 
 
 def _json_sum(column):
@@ -474,17 +538,14 @@ def _merge_day_python(project_id, day):
     for bucket in hours.iterator():
         dimensions = tuple(getattr(bucket, name) for name in DIMENSIONS)
         aggregates.setdefault(dimensions, Aggregate()).merge(bucket)
-    UsageBucket.objects.bulk_create(
-        [
-            aggregate.as_bucket(
-                project_id=project_id,
-                granularity=Granularity.DAY,
-                bucket_start=day,
-                dimensions=dimensions,
-            )
-            for dimensions, aggregate in aggregates.items()
-        ],
-        batch_size=1000,
+    insert_buckets(
+        aggregate.as_row(
+            project_id=project_id,
+            granularity=Granularity.DAY,
+            bucket_start=day,
+            dimensions=dimensions,
+        )
+        for dimensions, aggregate in aggregates.items()
     )
 
 
@@ -516,6 +577,13 @@ def _lock_watermark(project_id):
     return RollupWatermark.objects.select_for_update().get(project_id=project_id)
 
 
+def _without_jit():
+    """Compiling these statements costs more than running them (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+
+
 def rollup_hours(*, project_id, hours):
     """Recompute the given hour buckets and the days they lie in, atomically."""
     hours = {hour_of(hour) for hour in hours}
@@ -523,6 +591,7 @@ def rollup_hours(*, project_id, hours):
         return 0
     with transaction.atomic():
         _lock_watermark(project_id)
+        _without_jit()
         feature_key = _feature_key(project_id)
         written = sum(
             _rebuild_hours(project_id, start, end, feature_key)
@@ -655,3 +724,62 @@ def rollup_recent():
     for project_id in Project.objects.order_by("pk").values_list("pk", flat=True):
         written += rollup_project_recent(project_id)
     return written
+
+
+# What the roll-up page shows
+
+
+@dataclass
+class RollupState:
+    """How current a project's roll-ups are and how much they hold."""
+
+    watermark: datetime | None
+    newest_change: datetime | None
+    hour_buckets: int
+    day_buckets: int
+    first_day: datetime | None
+    last_day: datetime | None
+    stale_hours: int
+
+    @property
+    def behind(self):
+        """How much newer the newest change is than the watermark, or None."""
+        if self.newest_change is None or self.watermark is None:
+            return None
+        return max(self.newest_change - self.watermark, timedelta(0))
+
+    @property
+    def current(self):
+        return self.stale_hours == 0 and (
+            self.newest_change is None
+            or (self.watermark is not None and self.watermark >= self.newest_change)
+        )
+
+
+def rollup_state(project):
+    """The watermark, the newest change it is measured against, bucket counts."""
+    watermark = (
+        RollupWatermark.objects.filter(project=project)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    newest = [
+        llm_calls(project.pk).aggregate(newest=Max("updated_at"))["newest"],
+        Trace.objects.filter(project=project).aggregate(newest=Max("updated_at"))[
+            "newest"
+        ],
+    ]
+    newest = [moment for moment in newest if moment is not None]
+    buckets = UsageBucket.objects.filter(project=project)
+    days = buckets.filter(granularity=Granularity.DAY).aggregate(
+        first=Min("bucket_start"), last=Max("bucket_start")
+    )
+    return RollupState(
+        watermark=watermark,
+        newest_change=max(newest) if newest else None,
+        hour_buckets=buckets.filter(granularity=Granularity.HOUR).count(),
+        day_buckets=buckets.filter(granularity=Granularity.DAY).count(),
+        first_day=days["first"],
+        last_day=days["last"],
+        stale_hours=StaleUsageHour.objects.filter(project=project).count(),
+    )

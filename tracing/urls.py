@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rollup_views, views
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("traces/<path:trace_id>/", views.trace_detail, name="trace-detail"),
     path("costs/", views.cost_overview, name="cost-overview"),
     path("jobs/<uuid:job_id>/", views.job_progress, name="job-progress"),
+    path("settings/usage/", rollup_views.rollup_status, name="rollup-status"),
 ]
