@@ -298,6 +298,8 @@ GROUP_SQL = "hour, prompt_name, prompt_version, model, user_id, feature, environ
 
 # One scan of the calls, three aggregations: measures per group, tokens per
 # (group, usage key), and histogram counts per (group, histogram, index).
+# The last two come back as arrays, one row per group, which is what keeps
+# the rows handed to Python near the number of buckets rather than of calls.
 # A NULL index is the histogram's zero bucket (zero or negative durations).
 HOUR_AGGREGATES_SQL = f"""
 WITH started AS MATERIALIZED (
@@ -339,35 +341,44 @@ calls AS MATERIALIZED (
         coalesce(traced.feature, '') AS feature
     FROM started LEFT JOIN traced ON traced.trace_id = started.trace_id
 )
-SELECT 'calls', {GROUP_SQL}, NULL::text, NULL::bigint,
-    count(*),
-    count(*) FILTER (WHERE failed),
-    sum(total_cost),
-    count(*) FILTER (WHERE unpriced)
+SELECT 'calls', {GROUP_SQL}, NULL::text[], NULL::bigint[],
+    ARRAY[
+        count(*),
+        count(*) FILTER (WHERE failed),
+        count(*) FILTER (WHERE unpriced)
+    ],
+    NULL::bigint[],
+    sum(total_cost)
 FROM calls
 GROUP BY {GROUP_SQL}
 UNION ALL
-SELECT 'usage', {GROUP_SQL}, usage.key, NULL,
-    sum({TOKENS_SQL})::bigint,
-    (sum({TOKENS_SQL}) FILTER (WHERE NOT calls.usage_details ? 'total'))::bigint,
-    NULL,
-    NULL
-FROM calls CROSS JOIN LATERAL jsonb_each(calls.usage_details) AS usage
-GROUP BY {GROUP_SQL}, usage.key
+SELECT 'usage', {GROUP_SQL}, array_agg(key), NULL, array_agg(tokens),
+    array_agg(tokens_without_total), NULL
+FROM (
+    SELECT {GROUP_SQL}, usage.key,
+        sum({TOKENS_SQL})::bigint AS tokens,
+        (sum({TOKENS_SQL}) FILTER (WHERE NOT calls.usage_details ? 'total'))::bigint
+            AS tokens_without_total
+    FROM calls CROSS JOIN LATERAL jsonb_each(calls.usage_details) AS usage
+    GROUP BY {GROUP_SQL}, usage.key
+) AS per_key
+GROUP BY {GROUP_SQL}
 UNION ALL
-SELECT duration.kind, {GROUP_SQL}, NULL,
-    CASE WHEN duration.seconds > 0
-        THEN ceil(ln(duration.seconds) / %(log_gamma)s::float8)::bigint
-    END AS bucket_index,
-    count(*),
-    NULL,
-    NULL,
+SELECT kind, {GROUP_SQL}, NULL, array_agg(bucket_index), array_agg(calls), NULL,
     NULL
-FROM calls CROSS JOIN LATERAL (
-    VALUES ('latency', calls.latency), ('ttft', calls.ttft)
-) AS duration (kind, seconds)
-WHERE duration.seconds IS NOT NULL
-GROUP BY duration.kind, {GROUP_SQL}, bucket_index
+FROM (
+    SELECT duration.kind, {GROUP_SQL},
+        CASE WHEN duration.seconds > 0
+            THEN ceil(ln(duration.seconds) / %(log_gamma)s::float8)::bigint
+        END AS bucket_index,
+        count(*) AS calls
+    FROM calls CROSS JOIN LATERAL (
+        VALUES ('latency', calls.latency), ('ttft', calls.ttft)
+    ) AS duration (kind, seconds)
+    WHERE duration.seconds IS NOT NULL
+    GROUP BY duration.kind, {GROUP_SQL}, bucket_index
+) AS per_index
+GROUP BY kind, {GROUP_SQL}
 """
 
 
@@ -389,28 +400,31 @@ def hour_aggregates_sql(project_id, start, end, feature_key):
         rows = cursor.fetchall()
     aggregates = {}
     hours = {}
-    # Calls first: a group's total tokens fall back on its usage parts.
-    for part, epoch, *dimensions, key, index, a, b, cost, unpriced in sorted(
-        rows, key=lambda row: row[0] != "calls"
-    ):
+    for part, epoch, *dimensions, labels, indexes, counts, parts, cost in rows:
         hour = hours.get(epoch)
         if hour is None:
             hour = hours[epoch] = datetime.fromtimestamp(epoch, UTC)
-        aggregate = aggregates.setdefault((hour, tuple(dimensions)), Aggregate())
+        group = (hour, tuple(dimensions))
+        aggregate = aggregates.get(group)
+        if aggregate is None:
+            aggregate = aggregates[group] = Aggregate()
         if part == "calls":
-            aggregate.calls, aggregate.errors = a, b
+            aggregate.calls, aggregate.errors, aggregate.unpriced_calls = counts
             aggregate.cost = cost if cost is not None else Decimal(0)
-            aggregate.unpriced_calls = unpriced
         elif part == "usage":
-            aggregate.add_usage(key, a)
-            # Calls with a "total" count it; the others count their parts.
-            aggregate.total_tokens += a if key == "total" else (b or 0)
+            for key, tokens, without_total in zip(labels, counts, parts, strict=True):
+                aggregate.add_usage(key, tokens)
+                # Calls with a "total" count it; the others count their parts.
+                aggregate.total_tokens += (
+                    tokens if key == "total" else (without_total or 0)
+                )
         else:
             histogram = aggregate.latency if part == "latency" else aggregate.ttft
-            if index is None:
-                histogram.zero_count += a
-            else:
-                histogram.counts[index] = a
+            for index, count in zip(indexes, counts, strict=True):
+                if index is None:
+                    histogram.zero_count += count
+                else:
+                    histogram.counts[index] = count
     return aggregates
 
 
@@ -577,11 +591,13 @@ def _lock_watermark(project_id):
     return RollupWatermark.objects.select_for_update().get(project_id=project_id)
 
 
-def _without_jit():
-    """Compiling these statements costs more than running them (PostgreSQL)."""
+def _tune_transaction():
+    """PostgreSQL: compiling these statements (JIT) costs more than running
+    them, and a day's grouping spills to disk with the default work_mem."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def rollup_hours(*, project_id, hours):
@@ -591,7 +607,7 @@ def rollup_hours(*, project_id, hours):
         return 0
     with transaction.atomic():
         _lock_watermark(project_id)
-        _without_jit()
+        _tune_transaction()
         feature_key = _feature_key(project_id)
         written = sum(
             _rebuild_hours(project_id, start, end, feature_key)
