@@ -11,7 +11,7 @@ SITE_URL ?= http://127.0.0.1:$(PORT)
 # Procfile commands (gunicorn, celery) come from the venv.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test bench demo-traffic lint format migrate seed sdk2 clean
+.PHONY: run test bench bench-rollup demo-traffic lint format migrate seed sdk2 clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ demo-traffic: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	@bench/run-all
+
+## The roll-up benchmarks alone: a 1M-call rebuild, 30-day reports (bench/rollup.py).
+bench-rollup: $(BIN)/.installed
+	$(BIN)/python bench/rollup.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -56,6 +56,7 @@ PAGES = {
     "api-keys": (Role.ADMIN, lambda s: []),
     "webhook-list": (Role.ADMIN, lambda s: []),
     "webhook-deliveries": (Role.ADMIN, lambda s: [s.webhook.pk]),
+    "rollup-status": (Role.ADMIN, lambda s: []),
 }
 # Old addresses kept for bookmarks: members are redirected to the named page
 # (after the same access check, so outsiders still get a 404).

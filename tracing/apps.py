@@ -5,5 +5,6 @@ class TracingConfig(AppConfig):
     name = "tracing"
 
     def ready(self):
-        # Registers the runners of background jobs, which workers look up by kind.
-        from . import repricing  # noqa: F401
+        # Registers the background job runners (@runner), which workers look
+        # up by kind, before any job runs.
+        from . import repricing, rollup_jobs  # noqa: F401

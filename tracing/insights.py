@@ -25,6 +25,7 @@ from . import explore
 from .histograms import Histogram
 from .models import Observation, Score, ScoreDataType, Trace
 from .reports import LLM_CALL_TYPES
+from .rollups import trace_feature
 from .usage import window_buckets
 
 DEFAULT_PERIOD = timedelta(days=30)
@@ -432,26 +433,6 @@ def feature_score_stats(project, period):
 def _json(value):
     """A JSON column read by a raw query: text on some backends, parsed on others."""
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def trace_feature(metadata, tags, feature_key):
-    """The feature a trace belongs to, as the project's ``feature_key`` says.
-
-    ``metadata[feature_key]`` when it is a non-empty string or a number; else
-    the value of the first ``<feature_key>:<value>`` tag; else "".
-    """
-    if not feature_key:
-        return ""
-    if isinstance(metadata, dict):
-        value = metadata.get(feature_key)
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if (isinstance(value, str) and value) or is_number:
-            return str(value)[:255]
-    prefix = f"{feature_key}:"
-    for tag in tags if isinstance(tags, list) else []:
-        if isinstance(tag, str) and tag.startswith(prefix) and len(tag) > len(prefix):
-            return tag[len(prefix) :][:255]
-    return ""
 
 
 # Token inflation ----------------------------------------------------------------

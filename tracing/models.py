@@ -376,6 +376,27 @@ class RollupWatermark(models.Model):
         return f"{self.project_id} rolled up to {self.updated_at}"
 
 
+class StaleUsageHour(models.Model):
+    """An hour whose buckets may still count a call that has moved out of it.
+
+    Ingestion writes one when an update moves an LLM call's start to another
+    hour; the next incremental roll-up rebuilds the hour and deletes the row.
+    Duplicates are harmless (and cheaper than a unique check on every move).
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="stale_usage_hours"
+    )
+    hour = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "hour"])]
+
+    def __str__(self):
+        return f"{self.project_id} {self.hour:%Y-%m-%d %H:00} to roll up again"
+
+
 class BudgetScope(models.TextChoices):
     PROJECT = "project", "Whole project"
     FEATURE = "feature", "One feature"

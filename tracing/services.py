@@ -31,7 +31,9 @@ from .models import (
     Trace,
 )
 from .otel import decode_export, export_events
+from .reports import LLM_CALL_TYPES
 from .repricing import reprice_start
+from .rollups import hour_of, stale_hours_record
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +314,10 @@ class _Rows:
 def _merge_observations(project_id, events):
     ids = {event["id"] for event in events}
     rows = _Rows(_locked(Observation, project_id, "observation_id", ids))
+    rows.previous_starts = {
+        entity_id: (row.start_time, row.type)
+        for entity_id, row in rows.existing.items()
+    }
     for event in events:
         row = rows.get(
             event["id"],
@@ -328,6 +334,18 @@ def _merge_observations(project_id, events):
     for row in rows.new.values():
         row.trace_id = row.trace_id or row.observation_id
     return rows
+
+
+def _moved_call_hours(observation_rows):
+    """The former hours of stored LLM calls whose start moved to another hour."""
+    hours = set()
+    for entity_id, (start, kind) in observation_rows.previous_starts.items():
+        row = observation_rows.touched[entity_id]
+        if kind not in LLM_CALL_TYPES and row.type not in LLM_CALL_TYPES:
+            continue
+        if hour_of(start) != hour_of(row.start_time):
+            hours.add(hour_of(start))
+    return hours
 
 
 def _first_starts(observation_rows):
@@ -501,6 +519,9 @@ def apply_events(*, project_id, events):
     scores = _merge_scores(project_id, by_entity["score"])
     _write(Trace, traces, TRACE_FIELDS)
     _write(Observation, observations, OBSERVATION_FIELDS)
+    moved = _moved_call_hours(observations)
+    if moved:
+        stale_hours_record(project_id=project_id, hours=moved)
     _write(Score, scores, SCORE_FIELDS)
     return len(traces.touched), len(touched), len(scores.touched)
 

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import explore_views, price_views, report_views, views, views_insights
+from . import (
+    explore_views,
+    price_views,
+    report_views,
+    rollup_views,
+    views,
+    views_insights,
+)
 
 urlpatterns = [
     path("traces/", views.trace_list, name="trace-list"),
@@ -43,4 +50,5 @@ urlpatterns = [
         price_views.price_delete,
         name="model-price-delete",
     ),
+    path("settings/usage/", rollup_views.rollup_status, name="rollup-status"),
 ]

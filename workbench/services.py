@@ -31,7 +31,14 @@ from prompts.services import clean_labels
 from prompts.services.reviews import review_statuses_refresh
 
 from . import auth
-from .models import ApiKey, Membership, NamingRule, PersonalAccessToken, Role
+from .models import (
+    ApiKey,
+    Membership,
+    NamingRule,
+    PersonalAccessToken,
+    Project,
+    Role,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ SETTINGS_FIELDS = [
     "protected_labels",
     "required_approvals",
     "author_approval_counts",
+    "feature_key",
 ]
 # Characters Django's default user name validator accepts.
 USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
@@ -361,6 +369,19 @@ def _clean_protected_labels(labels):
         raise SettingsInputError(error.field, error.reason) from error
 
 
+def _clean_feature_key(key):
+    key = (key or "").strip()
+    limit = Project._meta.get_field("feature_key").max_length
+    if len(key) > limit:
+        raise SettingsInputError(
+            "feature_key", f"must be at most {limit} characters (got {len(key)})"
+        )
+    if ":" in key:
+        # Tags name the feature as "<key>:<value>": a colon would be ambiguous.
+        raise SettingsInputError("feature_key", "must not contain a colon")
+    return key
+
+
 def project_settings_update(
     *,
     project,
@@ -370,13 +391,18 @@ def project_settings_update(
     required_approvals,
     author_approval_counts,
     actor,
+    feature_key=None,
 ):
     """Change the project's settings.
 
     A new naming rule applies to prompts created from now on; existing
-    prompts keep their names and still take new versions.
+    prompts keep their names and still take new versions. ``feature_key``
+    (None: unchanged) applies to roll-ups computed from now on; the caller
+    rebuilds the old ones.
     """
     name = _clean_project_name(name)
+    if feature_key is not None:
+        feature_key = _clean_feature_key(feature_key)
     if naming_rule not in NamingRule.values:
         raise SettingsInputError(
             "naming_rule", f"is not a known rule (got {naming_rule!r})"
@@ -389,6 +415,8 @@ def project_settings_update(
         project.protected_labels = protected_labels
         project.required_approvals = required_approvals
         project.author_approval_counts = bool(author_approval_counts)
+        if feature_key is not None:
+            project.feature_key = feature_key
         _recorded_as(project, actor).save(update_fields=SETTINGS_FIELDS)
         review_statuses_refresh(project=project)
     logger.info("%s changed the settings of %s", actor, project.slug)

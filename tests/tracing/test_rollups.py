@@ -8,16 +8,20 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
-from tracing import rollups
+from tracing import rollups, services
 from tracing.histograms import Histogram
 from tracing.models import (
+    BatchSource,
     Granularity,
+    IngestionBatch,
     Level,
     Observation,
     ObservationType,
     PriceSource,
     RollupWatermark,
+    StaleUsageHour,
     Trace,
     UsageBucket,
 )
@@ -95,7 +99,11 @@ def traces(project):
         tags=["ignored"],
     )
     Trace.objects.create(
-        project=project, trace_id="t2", timestamp=TEN, user_id="u2", tags=["chat", "x"]
+        project=project,
+        trace_id="t2",
+        timestamp=TEN,
+        user_id="u2",
+        tags=["x", "feature:chat", "feature:other"],
     )
 
 
@@ -379,3 +387,222 @@ def test_the_command_refuses_an_unknown_project_and_a_bad_date(project, calls):
 def test_the_beat_task_rolls_up(project, calls):
     rollup_recent_task.delay()
     assert len(buckets(project, Granularity.DAY)) == 2
+
+
+# The SQL path against the Python reference
+
+
+def varied_calls(project, generator):
+    """Calls with every shape the roll-up must read, spread over three hours."""
+    Trace.objects.create(
+        project=project, trace_id="meta", timestamp=TEN, metadata={"feature": "a"}
+    )
+    Trace.objects.create(
+        project=project, trace_id="number", timestamp=TEN, metadata={"feature": 7}
+    )
+    Trace.objects.create(
+        project=project,
+        trace_id="tagged",
+        timestamp=TEN,
+        user_id="u" * 255,
+        metadata={"feature": "", "other": "x"},
+        tags=["feature:", "feat:x", "feature:from-tag", "feature:later"],
+    )
+    Trace.objects.create(
+        project=project, trace_id="long", timestamp=TEN, tags=["feature:" + "f" * 300]
+    )
+    Trace.objects.create(
+        project=project,
+        trace_id="odd",
+        timestamp=TEN,
+        metadata={"feature": True},
+        tags="feature:not-a-list",
+    )
+    usages = [
+        {},
+        usage(100, 50),
+        {"input": 10, "output": 5},
+        {"input": 3, "input_cached_tokens": 2, "output_reasoning_tokens": 4},
+        {"input": 1, "output": 1, "total": 7, "input_audio_tokens": 2},
+        {"input": 2.9, "output": None, "total": "4"},
+    ]
+    rows = []
+    for index in range(400):
+        start = TEN + timedelta(seconds=generator.randrange(3 * 3600))
+        ended = generator.random() < 0.85
+        latency = generator.choice(
+            [0, -0.5, 0.001, 1, generator.lognormvariate(0, 1.5)]
+        )
+        reported = generator.random() < 0.2
+        cost = Decimal(generator.randrange(1, 10_000)) / Decimal(10**9)
+        priced = generator.random() < 0.6
+        rows.append(
+            Observation(
+                project=project,
+                observation_id=f"v{index}",
+                trace_id=generator.choice(
+                    ["meta", "number", "tagged", "odd", "long", "gone"]
+                ),
+                type=generator.choice(
+                    [ObservationType.GENERATION] * 4
+                    + [ObservationType.EMBEDDING, ObservationType.SPAN]
+                ),
+                start_time=start,
+                end_time=start + timedelta(seconds=latency) if ended else None,
+                completion_start_time=(
+                    start + timedelta(seconds=generator.uniform(-0.1, 2))
+                    if generator.random() < 0.5
+                    else None
+                ),
+                model=generator.choice(["gpt-4o", "claude-3-5-haiku", None]),
+                level=generator.choice([Level.DEFAULT, Level.ERROR, Level.WARNING]),
+                environment=generator.choice(["default", "production"]),
+                usage_details=generator.choice(usages),
+                total_cost=cost if reported or priced else None,
+                price_source=(
+                    PriceSource.REPORTED
+                    if reported
+                    else PriceSource.PUBLIC
+                    if priced
+                    else generator.choice([PriceSource.UNKNOWN, ""])
+                ),
+                prompt_name=generator.choice(["greet", "summarise", None]),
+                prompt_version_number=generator.choice([1, 2, None]),
+            )
+        )
+    Observation.objects.bulk_create(rows)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the SQL path needs PostgreSQL"
+)
+def test_the_sql_path_gives_the_python_reference_buckets(project):
+    varied_calls(project, random.Random(5))
+    start, end = TEN - timedelta(hours=1), TEN + timedelta(hours=4)
+
+    sql = rollups.hour_aggregates_sql(project.pk, start, end, "feature")
+    python = rollups.hour_aggregates_python(project.pk, start, end, "feature")
+
+    assert sql == python
+    features = {dimensions[4] for _, dimensions in python}
+    assert features == {"a", "7", "from-tag", "f" * 255, ""}
+    assert sum(aggregate.calls for aggregate in python.values()) > 300
+    assert any(aggregate.latency.zero_count for aggregate in python.values())
+    assert any(aggregate.unpriced_calls for aggregate in python.values())
+
+
+def test_day_buckets_are_the_merge_of_their_hour_buckets(project):
+    varied_calls(project, random.Random(6))
+    rollups.rollup_observations(project_id=project.pk)
+
+    merged = {}
+    for bucket in UsageBucket.objects.filter(
+        project=project, granularity=Granularity.HOUR
+    ):
+        dimensions = tuple(getattr(bucket, name) for name in DIMENSIONS)
+        merged.setdefault(dimensions, rollups.Aggregate()).merge(bucket)
+    stored = {}
+    for bucket in UsageBucket.objects.filter(
+        project=project, granularity=Granularity.DAY
+    ):
+        assert bucket.bucket_start == DAY
+        dimensions = tuple(getattr(bucket, name) for name in DIMENSIONS)
+        stored[dimensions] = rollups.Aggregate()
+        stored[dimensions].merge(bucket)
+    assert stored == merged
+    assert len(stored) > 10
+
+
+# The feature key
+
+
+@pytest.mark.parametrize(
+    ("metadata", "tags", "key", "feature"),
+    [
+        ({"feature": "search"}, ["feature:chat"], "feature", "search"),
+        ({"feature": 12}, [], "feature", "12"),
+        ({"feature": 1.5}, [], "feature", "1.5"),
+        ({"feature": ""}, ["x", "feature:chat", "feature:other"], "feature", "chat"),
+        ({"feature": True}, ["feature:chat"], "feature", "chat"),
+        ({"feature": {"a": 1}}, [], "feature", ""),
+        (None, ["feature:", "chat"], "feature", ""),
+        ({"team": "ops", "feature": "x"}, [], "team", "ops"),
+        ({}, ["feature:x", "team:ops:east"], "team", "ops:east"),
+        ({"feature": "x"}, ["feature:y"], "", ""),
+        (["feature"], "feature:x", "feature", ""),
+    ],
+)
+def test_the_feature_of_a_trace(metadata, tags, key, feature):
+    assert rollups.trace_feature(metadata, tags, key) == feature
+
+
+def test_the_roll_up_follows_the_projects_feature_key(project):
+    project.feature_key = "team"
+    project.save()
+    Trace.objects.create(
+        project=project,
+        trace_id="t1",
+        timestamp=TEN,
+        metadata={"feature": "search", "team": "growth"},
+    )
+    Trace.objects.create(
+        project=project, trace_id="t2", timestamp=TEN, tags=["feature:x", "team:ops"]
+    )
+    call(project, start=TEN, trace="t1")
+    call(project, start=TEN, trace="t2")
+
+    rollups.rollup_recent()
+
+    features = UsageBucket.objects.filter(
+        project=project, granularity=Granularity.HOUR
+    ).values_list("feature", flat=True)
+    assert sorted(features) == ["growth", "ops"]
+
+
+# A call whose start moves to another hour
+
+
+def generation_event(event_id, envelope_second, start):
+    return {
+        "id": event_id,
+        "type": "generation-create",
+        "timestamp": f"2026-12-01T12:00:{envelope_second:02d}Z",
+        "body": {
+            "id": "g",
+            "traceId": "t",
+            "model": "gpt-4o",
+            "startTime": start,
+            "usage": {"input": 10, "output": 2},
+        },
+    }
+
+
+def process(project, events):
+    batch = IngestionBatch.objects.create(
+        project=project, source=BatchSource.INGESTION, events=events
+    )
+    services.batch_process(batch_id=batch.pk)
+
+
+def test_a_call_moved_to_another_hour_leaves_its_old_hour(project):
+    process(project, [generation_event("e1", 1, "2026-12-01T10:30:00Z")])
+    rollups.rollup_recent()
+    assert [hour for hour, _ in buckets(project, Granularity.HOUR)] == [TEN]
+
+    # A newer event moves the start to the next hour.
+    process(project, [generation_event("e2", 2, "2026-12-01T11:10:00Z")])
+    assert list(StaleUsageHour.objects.values_list("hour", flat=True)) == [TEN]
+    rollups.rollup_recent()
+
+    hours = buckets(project, Granularity.HOUR)
+    assert [(hour, row["calls"]) for (hour, _), row in hours.items()] == [(ELEVEN, 1)]
+    days = buckets(project, Granularity.DAY)
+    assert [row["calls"] for row in days.values()] == [1]
+    assert not StaleUsageHour.objects.exists()
+
+
+def test_a_move_within_the_hour_marks_nothing_stale(project):
+    process(project, [generation_event("e1", 1, "2026-12-01T10:30:00Z")])
+    process(project, [generation_event("e2", 2, "2026-12-01T10:40:00Z")])
+
+    assert not StaleUsageHour.objects.exists()

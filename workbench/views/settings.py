@@ -7,6 +7,8 @@ members table also answers htmx requests with just the table, the outcome
 written inside it (status 200, since htmx swaps in only successful answers).
 """
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,10 +19,13 @@ from django.views.decorators.http import require_POST
 from prompts.errors import PromptInputError
 from prompts.models import FolderGrant, Prompt
 from prompts.services import grants as grant_services
+from tracing.rollup_jobs import rollup_rebuild_start
 from workbench import selectors, services
 from workbench.models import NamingRule, Role, role_at_least
 from workbench.services import SettingsInputError
 from workbench.views import open_project
+
+logger = logging.getLogger(__name__)
 
 # Settings pages in tab order: (key, title, URL name).
 TABS = [
@@ -29,6 +34,7 @@ TABS = [
     ("grants", "Grants", "project-grants"),
     ("api-keys", "API keys", "api-keys"),
     ("webhooks", "Webhooks", "webhook-list"),
+    ("usage", "Usage roll-ups", "rollup-status"),
 ]
 GRANT_KINDS = {"prompt": "One prompt", "folder": "Every prompt whose name starts with"}
 
@@ -70,6 +76,7 @@ def _settings_form(project):
         "protected_labels": ", ".join(project.protected_labels or []),
         "required_approvals": project.required_approvals,
         "author_approval_counts": project.author_approval_counts,
+        "feature_key": project.feature_key,
     }
 
 
@@ -80,12 +87,26 @@ def _posted_settings(post):
         "protected_labels": post.get("protected_labels", ""),
         "required_approvals": post.get("required_approvals", ""),
         "author_approval_counts": post.get("author_approval_counts") == "on",
+        # Absent (an older form): the key stays as it is.
+        "feature_key": post.get("feature_key"),
     }
 
 
 def split_labels(text):
     """The labels in a comma-separated field, blanks dropped."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _rebuild_for_feature_key(request, project):
+    """Buckets group calls by the old key: rebuild them all, and show progress."""
+    job = rollup_rebuild_start(project=project, user=request.user)
+    messages.info(
+        request,
+        "The feature key changed: the usage roll-ups of every day are being "
+        "rebuilt; reports group by the new key once the rebuild is done.",
+    )
+    logger.info("Feature key of %s changed; rebuild job %s", project.slug, job.pk)
+    return redirect("rollup-status", project.slug)
 
 
 @login_required
@@ -95,6 +116,7 @@ def project_settings(request, project_slug):
     form, errors, status = _settings_form(project), {}, 200
     if request.method == "POST":
         form = _posted_settings(request.POST)
+        old_feature_key = project.feature_key
         try:
             services.project_settings_update(
                 project=project,
@@ -103,12 +125,15 @@ def project_settings(request, project_slug):
                 protected_labels=split_labels(form["protected_labels"]),
                 required_approvals=form["required_approvals"],
                 author_approval_counts=form["author_approval_counts"],
+                feature_key=form["feature_key"],
                 actor=request.user,
             )
         except SettingsInputError as error:
             errors, status = _refused(error), 400
         else:
             messages.success(request, "Project settings saved.")
+            if project.feature_key != old_feature_key:
+                return _rebuild_for_feature_key(request, project)
             return redirect("project-settings", project.slug)
     context = {"form": form, "errors": errors, "naming_rules": NamingRule.choices}
     return _render(
