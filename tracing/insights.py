@@ -307,6 +307,29 @@ class ScoreStat:
         variance = (self.squares - self.total**2 / self.count) / (self.count - 1)
         return round(math.sqrt(max(variance, 0.0)), 4)
 
+    def p_value_against(self, other):
+        """Welch's t-test p-value for this mean differing from ``other``'s.
+
+        None when either side has fewer than two scores, or when neither
+        varies (the test is undefined; the means say all there is).
+        """
+        if self.count < 2 or other.count < 2:
+            return None
+        if not (self.std or other.std):
+            return None
+        from scipy.stats import ttest_ind_from_stats
+
+        result = ttest_ind_from_stats(
+            self.total / self.count,
+            self.std,
+            self.count,
+            other.total / other.count,
+            other.std,
+            other.count,
+            equal_var=False,
+        )
+        return round(float(result.pvalue), 4)
+
 
 # Scores joined to the calls they judge ------------------------------------------
 
@@ -575,8 +598,10 @@ class ModelRow:
     scores: dict = field(default_factory=dict)
     # Scores within tolerance of the best on every score name of the group.
     does_as_well: bool = False
-    # ScoreStat (or None) per score name of the group, in the group's order.
+    # (ScoreStat or None, p-value or None) per score name, in the group's order.
     score_cells: list = field(default_factory=list)
+    # Welch p-value against the best model, per score name (None: not tested).
+    p_values: dict = field(default_factory=dict)
 
     def score_mean(self, name):
         stat = self.scores.get(name)
@@ -652,12 +677,24 @@ def _within(mean, best, tolerance):
     )
 
 
+def _test_against_best(rows, names):
+    """Fill each row's p-value against the best-scoring model, per score name.
+
+    A high p-value says the gap to the best may well be noise, which is what
+    makes a cheaper model's "does as well" worth acting on.
+    """
+    for name in names:
+        scored = [row for row in rows if name in row.scores]
+        best = max(scored, key=lambda row: (row.score_mean(name), row.model))
+        for row in scored:
+            if row is not best:
+                row.p_values[name] = row.scores[name].p_value_against(best.scores[name])
+
+
 def _compare(key, rows, tolerance):
     rows.sort(key=lambda row: (-row.usage.calls, row.model))
     names = sorted({name for row in rows for name in row.scores})
     comparison = ModelComparison(key=key, models=rows, score_names=names)
-    for row in rows:
-        row.score_cells = [row.scores.get(name) for name in names]
     if not names:
         return comparison
     best = {
@@ -669,6 +706,11 @@ def _compare(key, rows, tolerance):
             name in row.scores and _within(row.score_mean(name), best[name], tolerance)
             for name in names
         )
+    _test_against_best(rows, names)
+    for row in rows:
+        row.score_cells = [
+            (row.scores.get(name), row.p_values.get(name)) for name in names
+        ]
     priced = [row for row in rows if row.usage.cost_per_call is not None]
     good = [row for row in priced if row.does_as_well]
     if not good:

@@ -270,6 +270,8 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
         {"name": "helpful", "mean": 0.5, "count": 2, "std": 0.7071},
     ]
     assert big["doesAsWell"] is False
+    # gpt-4o is best on accuracy; one helpful score for mini is too few to test.
+    assert big["pValuesVsBest"] == {"helpful": None}
     mini = rows["gpt-4o-mini"]
     assert (mini["usage"]["calls"], mini["usage"]["costPerCall"]) == (4, 0.001)
     assert mini["usage"]["errorRate"] == 0.0
@@ -278,6 +280,7 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
         {"name": "helpful", "mean": 1.0, "count": 1, "std": None},
     ]
     assert mini["doesAsWell"] is True
+    assert mini["pValuesVsBest"] == {"accuracy": None}
     claude = rows["claude-3-haiku"]
     assert claude["scores"] == []
     assert claude["doesAsWell"] is False
@@ -529,3 +532,22 @@ def test_the_schema_documents_the_report_endpoints(client):
         "/api/v1/projects/{slug}/prompts/{prompt_id}/versions/{number}/usage/"
     ]["get"]
     assert set(usage["responses"]) == {"200", "400", "401", "403", "404"}
+
+
+def test_the_score_p_value_is_welchs_test_on_the_raw_scores():
+    from scipy.stats import ttest_ind
+
+    from tracing.insights import ScoreStat
+
+    cheap, best = [0.7, 0.9, 0.8, 1.0], [0.9, 1.0, 0.95, 1.0, 0.85]
+    cheap_stat, best_stat = ScoreStat("accuracy"), ScoreStat("accuracy")
+    cheap_stat.add(len(cheap), sum(cheap), sum(v * v for v in cheap))
+    best_stat.add(len(best), sum(best), sum(v * v for v in best))
+
+    expected = ttest_ind(cheap, best, equal_var=False).pvalue
+    assert cheap_stat.p_value_against(best_stat) == round(float(expected), 4)
+    assert 0.05 < expected < 0.5
+    # Scores that never vary leave the test undefined: no p-value.
+    flat = ScoreStat("accuracy")
+    flat.add(3, 3.0, 3.0)
+    assert flat.p_value_against(flat) is None

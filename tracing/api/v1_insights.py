@@ -137,6 +137,15 @@ class ModelRowSerializer(serializers.Serializer):
         source="does_as_well",
         help_text="Within tolerance of the best mean on every score name.",
     )
+    pValuesVsBest = serializers.DictField(
+        source="p_values",
+        child=serializers.FloatField(allow_null=True),
+        help_text=(
+            "Per score name, Welch's t-test p-value for this model's mean "
+            "differing from the best model's; null when either has fewer than "
+            "two scores. The best model itself has no entry."
+        ),
+    )
 
     @extend_schema_field(ScoreStatSerializer(many=True))
     def get_scores(self, row):
