@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/public/", include("tracing.api.urls")),
     path("api/v1/", include("workbench.api.v1_urls")),
     path("api/v1/", include("prompts.api.v1_urls")),
+    path("api/v1/", include("tracing.api.budget_urls")),
     path("api/schema/", views.api_schema, name="api-schema"),
     path("api/docs/", views.api_docs, name="api-docs"),
     path("p/<slug:project_slug>/", include("prompts.urls")),
