@@ -269,8 +269,8 @@ def clean_amount(amount):
 
 
 def _threshold(item):
-    if isinstance(item, str) and item.strip().isdigit():
-        return int(item.strip())
+    if isinstance(item, str) and item.isdigit():
+        return int(item)
     if isinstance(item, int) and not isinstance(item, bool):
         return item
     raise BudgetInputError(
@@ -282,7 +282,7 @@ def clean_thresholds(thresholds):
     """Percentages 1..1000, deduplicated and sorted, from a list or from text
     such as ``"50, 80, 100"`` (empty parts between commas are ignored)."""
     if isinstance(thresholds, str):
-        items = [part for part in thresholds.split(",") if part.strip()]
+        items = [part.strip() for part in thresholds.split(",") if part.strip()]
     elif isinstance(thresholds, list | tuple):
         items = list(thresholds)
     else:

@@ -6,6 +6,8 @@ spend, forecast and status, computed as on the budgets page (see
 rounds it through a float.
 """
 
+from decimal import ROUND_HALF_UP
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
@@ -63,11 +65,13 @@ class BudgetSerializer(serializers.Serializer):
     spend = serializers.DecimalField(
         max_digits=24,
         decimal_places=6,
+        rounding=ROUND_HALF_UP,
         help_text="US dollars spent by priced calls this month so far.",
     )
     forecast = serializers.DecimalField(
         max_digits=24,
         decimal_places=6,
+        rounding=ROUND_HALF_UP,
         help_text="Spend so far divided by the fraction of the month elapsed.",
     )
     percent = serializers.DecimalField(
