@@ -35,6 +35,7 @@ PAGES = {
     "trace-detail": (Role.VIEWER, lambda s: [s.trace.trace_id]),
     "cost-overview": (Role.VIEWER, lambda s: []),
     "job-progress": (Role.VIEWER, lambda s: [s.job.pk]),
+    "budget-list": (Role.VIEWER, lambda s: []),
     "audit-log": (Role.VIEWER, lambda s: []),
     "audit-csv": (Role.VIEWER, lambda s: []),
     "project-settings": (Role.ADMIN, lambda s: []),
@@ -69,6 +70,9 @@ POST_ONLY = {
     "webhook-toggle",
     "webhook-delete",
     "webhook-redeliver",
+    "budget-add",
+    "budget-edit",
+    "budget-delete",
 }
 
 
