@@ -1,6 +1,7 @@
 """The demo data that ``make run`` loads on every start."""
 
 import base64
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
+from tracing.models import Budget
 from workbench.models import ApiKey, Membership, Project, Role
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +222,23 @@ def test_loading_the_demo_notifies_nobody(
     assert announced == []
     assert mailoutbox == []
     assert Prompt.objects.filter(project__slug="demo").count() == 4
+
+
+def test_the_demo_project_has_a_monthly_budget_its_traffic_shows_against():
+    seed()
+
+    budget = Budget.objects.get(project__slug="demo")
+    assert (budget.scope, budget.scope_value) == ("project", "")
+    assert budget.monthly_amount == Decimal("0.20")
+    assert budget.thresholds == [50, 80, 100]
+    assert budget.created_by.username == "admin"
+
+
+def test_a_second_run_keeps_a_budget_changed_by_hand():
+    seed()
+    Budget.objects.filter(project__slug="demo").update(monthly_amount=Decimal("5"))
+
+    seed()
+
+    (budget,) = Budget.objects.filter(project__slug="demo")
+    assert budget.monthly_amount == Decimal("5.00")

@@ -128,7 +128,13 @@ def body_fields(request):
     """The known fields of the JSON body, unparsed: ``budgets`` checks them."""
     if not isinstance(request.data, dict):
         raise exceptions.ValidationError(["The body must be a JSON object."])
-    return {name: request.data[name] for name in FIELDS if name in request.data}
+    fields = {name: request.data[name] for name in FIELDS if name in request.data}
+    # The pages take "50, 80" as text; the API takes the list its schema shows.
+    if "thresholds" in fields and not isinstance(fields["thresholds"], list):
+        raise exceptions.ValidationError(
+            {"thresholds": ["must be a list of percentages, like [50, 80, 100]"]}
+        )
+    return fields
 
 
 class BudgetApiView(NativeApiView):
