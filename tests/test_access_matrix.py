@@ -48,6 +48,7 @@ PAGES = {
     "model-price-list": (Role.VIEWER, lambda s: []),
     "model-price-add": (Role.ADMIN, lambda s: []),
     "model-price-edit": (Role.ADMIN, lambda s: [s.model_price.pk]),
+    "budget-list": (Role.VIEWER, lambda s: []),
     "audit-log": (Role.VIEWER, lambda s: []),
     "audit-csv": (Role.VIEWER, lambda s: []),
     "project-settings": (Role.ADMIN, lambda s: []),
@@ -87,6 +88,9 @@ POST_ONLY = {
     "webhook-delete",
     "webhook-redeliver",
     "model-price-delete",
+    "budget-add",
+    "budget-edit",
+    "budget-delete",
 }
 
 

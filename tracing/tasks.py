@@ -31,3 +31,19 @@ def run_background_job(job_id):
     from .jobs import job_run
 
     job_run(job_id)
+
+
+@shared_task(ignore_result=True)
+def check_budgets():
+    """Beat: announce budget thresholds crossed this month, in every project."""
+    from .budgets import budget_alerts_check
+
+    budget_alerts_check()
+
+
+@shared_task(ignore_result=True)
+def send_budget_alert_email(alert_id):
+    """Email one budget alert to the project's approvers and admins."""
+    from .budgets import alert_email_send
+
+    alert_email_send(alert_id)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import (
+    budget_views,
     explore_views,
     price_views,
     report_views,
@@ -51,4 +52,16 @@ urlpatterns = [
         name="model-price-delete",
     ),
     path("settings/usage/", rollup_views.rollup_status, name="rollup-status"),
+    path("reports/budgets/", budget_views.budget_list, name="budget-list"),
+    path("reports/budgets/add/", budget_views.budget_add, name="budget-add"),
+    path(
+        "reports/budgets/<int:budget_id>/edit/",
+        budget_views.budget_edit,
+        name="budget-edit",
+    ),
+    path(
+        "reports/budgets/<int:budget_id>/delete/",
+        budget_views.budget_delete,
+        name="budget-delete",
+    ),
 ]

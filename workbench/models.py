@@ -181,6 +181,10 @@ class Webhook(models.Model):
     class Event(models.TextChoices):
         LABEL_MOVED = "label.moved", "A label moved"
         VERSION_CREATED = "version.created", "A version was created"
+        BUDGET_THRESHOLD_CROSSED = (
+            "budget.threshold_crossed",
+            "A budget's spend crossed one of its alert thresholds",
+        )
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="webhooks"

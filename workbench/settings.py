@@ -217,6 +217,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracing.tasks.rollup_recent",
         "schedule": 60.0,
     },
+    # Reads the roll-ups, so it lags them by at most a minute; the alerts
+    # it sends are recorded and never repeated within a month.
+    "check-budgets": {
+        "task": "tracing.tasks.check_budgets",
+        "schedule": 300.0,
+    },
 }
 
 EMAIL_BACKEND = os.environ.get(

@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/v1/", include("tracing.api.v1_explore_urls")),
     path("api/v1/", include("tracing.api.v1_urls")),
     path("api/v1/", include("tracing.api.v1_prices_urls")),
+    path("api/v1/", include("tracing.api.budget_urls")),
     path("api/schema/", views.api_schema, name="api-schema"),
     path("api/docs/", views.api_docs, name="api-docs"),
     path("p/<slug:project_slug>/", include("prompts.urls")),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from prompts.models import Label, LabelMove, Prompt, PromptVersion
 from tracing import usage
-from tracing.models import Observation
+from tracing.models import Budget, Observation
 from workbench.models import ApiKey, Membership, Project, Role
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +249,23 @@ def test_loading_the_demo_rolls_up_calls_the_reports_have_not_seen():
     assert "Rolled up the demo's calls: 1 hour buckets" in output
     [row] = usage.spend_share(project, start=now - timedelta(days=1), end=now)
     assert (row.key, row.calls, row.cost) == ("quiz/generator", 1, Decimal("0.25"))
+
+
+def test_the_demo_project_has_a_monthly_budget_its_traffic_shows_against():
+    seed()
+
+    budget = Budget.objects.get(project__slug="demo")
+    assert (budget.scope, budget.scope_value) == ("project", "")
+    assert budget.monthly_amount == Decimal("0.20")
+    assert budget.thresholds == [50, 80, 100]
+    assert budget.created_by.username == "admin"
+
+
+def test_a_second_run_keeps_a_budget_changed_by_hand():
+    seed()
+    Budget.objects.filter(project__slug="demo").update(monthly_amount=Decimal("5"))
+
+    seed()
+
+    (budget,) = Budget.objects.filter(project__slug="demo")
+    assert budget.monthly_amount == Decimal("5.00")

@@ -5,6 +5,7 @@ call it on every start and always print the same working key pair.
 """
 
 import os
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -14,6 +15,7 @@ from prompts.models import Prompt, ReviewStatus
 from prompts.services import events, label_move, version_create
 from prompts.services.comments import comment_add
 from prompts.services.reviews import review_decide, review_request
+from tracing.models import Budget, BudgetScope
 from tracing.rollups import rollup_project_recent
 from workbench.auth import forget_api_key
 from workbench.models import ApiKey, Membership, Project, Role, hash_secret
@@ -26,6 +28,9 @@ DEFAULT_PORT = "8000"
 # Demo users get addresses in the reserved example domain, so the
 # notification emails of the demo show in the console with a recipient.
 DEMO_EMAIL_DOMAIN = "demo.example"
+# One run of ``make demo-traffic`` (40 generations) costs about 1 to 8 US
+# cents, so a few runs take this budget past its first threshold.
+DEMO_MONTHLY_BUDGET = Decimal("0.20")
 
 INTERVIEW_SYSTEM_V1 = (
     "You are an experienced technical interviewer. Write one interview "
@@ -251,6 +256,7 @@ class Command(BaseCommand):
             project = seed_project()
             users = seed_users(project, password)
             seed_api_key(project, secret)
+            seed_budget(project, users)
             created = [
                 spec["name"]
                 for spec in DEMO_PROMPTS
@@ -320,6 +326,20 @@ def seed_api_key(project, secret):
         api_key.revoked_at = None
         api_key.save(update_fields=["secret_hash", "secret_hint", "revoked_at"])
         forget_api_key(DEMO_PUBLIC_KEY)
+
+
+def seed_budget(project, users):
+    """A monthly budget for the whole project; one changed by hand is kept."""
+    Budget.objects.get_or_create(
+        project=project,
+        scope=BudgetScope.PROJECT,
+        scope_value="",
+        defaults={
+            "monthly_amount": DEMO_MONTHLY_BUDGET,
+            "thresholds": [50, 80, 100],
+            "created_by": users["admin"],
+        },
+    )
 
 
 def seed_prompt(project, spec, users):
