@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from workbench.views import open_project
 
-from . import explore
+from . import conversations, end_users, explore
 
 SESSION_PAGE_SIZE = 50
 CHART_WIDTH = 720
@@ -29,7 +29,7 @@ def session_list(request, project_slug):
     reader = explore.QueryReader(request.GET)
     before = reader.value("before", explore.parse_cursor)
     user = reader.text("user")
-    sessions, cursor = explore.session_page(
+    sessions, cursor = conversations.session_page(
         project, before=before, user=user, size=SESSION_PAGE_SIZE
     )
     first_query = request.GET.copy()
@@ -48,7 +48,7 @@ def session_list(request, project_slug):
 @login_required
 def session_detail(request, project_slug, session_id):
     project = open_project(request, project_slug)
-    talk = explore.conversation(project, session_id)
+    talk = conversations.conversation(project, session_id)
     if talk is None:
         raise Http404("No trace of this project is in that session.")
     context = {"conversation": talk, "section": "sessions"}
@@ -59,8 +59,8 @@ def session_detail(request, project_slug, session_id):
 def user_list(request, project_slug):
     project = open_project(request, project_slug)
     reader = explore.QueryReader(request.GET)
-    first_day, last_day = explore.read_period(reader)
-    users, more = explore.user_totals(project, first_day, last_day)
+    first_day, last_day = end_users.read_period(reader)
+    users, more = end_users.user_totals(project, first_day, last_day)
     context = {
         "users": users,
         "more": more,
@@ -76,10 +76,10 @@ def user_list(request, project_slug):
 def user_detail(request, project_slug, user_id):
     project = open_project(request, project_slug)
     reader = explore.QueryReader(request.GET)
-    first_day, last_day = explore.read_period(reader)
-    days = explore.user_daily(project, user_id, first_day, last_day)
-    traces = explore.recent_traces(project, user_id)
-    sessions, _ = explore.session_page(project, user=user_id, size=20)
+    first_day, last_day = end_users.read_period(reader)
+    days = end_users.user_daily(project, user_id, first_day, last_day)
+    traces = end_users.recent_traces(project, user_id)
+    sessions, _ = conversations.session_page(project, user=user_id, size=20)
     if not traces and not any(day.calls for day in days):
         raise Http404("This project has no calls or traces of that user.")
     context = {

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from tracing import explore
+from tracing import conversations, end_users, explore
 from workbench.api.base import NativeApiView, documented, open_project, parsed
 
 MAX_LIMIT = 100
@@ -43,7 +43,7 @@ class PeriodSerializer(serializers.Serializer):
 
     def validate(self, data):
         start, end = data.get("from"), data.get("to")
-        default_start, default_end = explore.default_period()
+        default_start, default_end = end_users.default_period()
         if start and end and start > end:
             raise serializers.ValidationError({"to": ["Must not be before from."]})
         if start and not end:
@@ -163,7 +163,7 @@ class SessionCollection(NativeApiView):
     def get(self, request, slug):
         project = open_project(request, slug)
         filters = parsed(SessionFilterSerializer, request.query_params)
-        sessions, cursor = explore.session_page(
+        sessions, cursor = conversations.session_page(
             project,
             before=filters.get("before"),
             user=filters.get("user", ""),
@@ -184,7 +184,7 @@ class SessionItem(NativeApiView):
     def get(self, request, slug):
         project = open_project(request, slug)
         session_id = parsed(SessionIdSerializer, request.query_params)["id"]
-        talk = explore.conversation(project, session_id)
+        talk = conversations.conversation(project, session_id)
         if talk is None:
             raise Http404("No trace of this project is in that session.")
         return Response(ConversationSerializer(talk).data)
@@ -201,7 +201,7 @@ class UserCollection(NativeApiView):
     def get(self, request, slug):
         project = open_project(request, slug)
         period = parsed(PeriodSerializer, request.query_params)
-        users, more = explore.user_totals(project, period["from"], period["to"])
+        users, more = end_users.user_totals(project, period["from"], period["to"])
         meta = {"from": period["from"], "to": period["to"], "truncated": more}
         data = UserRowSerializer(users, many=True).data
         return Response({"data": data, "meta": meta})
@@ -218,7 +218,7 @@ class UserItem(NativeApiView):
     def get(self, request, slug):
         project = open_project(request, slug)
         query = parsed(UserIdSerializer, request.query_params)
-        days = explore.user_daily(project, query["id"], query["from"], query["to"])
-        sessions, _ = explore.session_page(project, user=query["id"], size=20)
+        days = end_users.user_daily(project, query["id"], query["from"], query["to"])
+        sessions, _ = conversations.session_page(project, user=query["id"], size=20)
         detail = {"id": query["id"], "days": days, "sessions": sessions}
         return Response(UserDetailSerializer(detail).data)
