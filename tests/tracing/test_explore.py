@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from prompts.models import LabelMove, Prompt, PromptVersion
 from tests.native_api import token_client
-from tracing import explore, explore_views, views
+from tracing import conversations, explore, explore_views, views
 from tracing.models import Granularity, Observation, Trace, UsageBucket
 from workbench.models import Role
 
@@ -352,7 +352,7 @@ def test_the_session_walk_skips_sessions_of_earlier_pages(
     login_as, members, project, monkeypatch
 ):
     monkeypatch.setattr(explore_views, "SESSION_PAGE_SIZE", 2)
-    monkeypatch.setattr(explore, "SESSION_WALK_CHUNK", 2)
+    monkeypatch.setattr(conversations, "SESSION_WALK_CHUNK", 2)
     # Seconds before T0 of each turn; s-d and s-c tie on their latest turn.
     turns = {"s-a": [0, 3], "s-b": [1, 4], "s-c": [2, 5], "s-d": [2]}
     for session_id, ages in turns.items():
