@@ -1,4 +1,5 @@
-"""Rebuilding a project's usage roll-ups as a background job.
+"""Rebuilding a project's usage roll-ups as a background job; how current
+they are.
 
 The roll-up page and the feature-key setting start one; a Celery worker runs
 it (``tracing.tasks.run_background_job``), one day per transaction, and the
@@ -6,11 +7,21 @@ page's progress bar counts the days.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from django.db.models import Max, Min
+
 from .jobs import job_start, runner
-from .models import JobKind
-from .rollups import rollup_observations
+from .models import (
+    Granularity,
+    JobKind,
+    RollupWatermark,
+    StaleUsageHour,
+    Trace,
+    UsageBucket,
+)
+from .rollups import llm_calls, rollup_observations
 
 logger = logging.getLogger(__name__)
 
@@ -93,4 +104,63 @@ def rebuild_rollups_job(job, progress):
     return (
         f"Rebuilt {len(days)} days ({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}): "
         f"{written} hour buckets."
+    )
+
+
+# What the roll-up page shows
+
+
+@dataclass
+class RollupState:
+    """How current a project's roll-ups are and how much they hold."""
+
+    watermark: datetime | None
+    newest_change: datetime | None
+    hour_buckets: int
+    day_buckets: int
+    first_day: datetime | None
+    last_day: datetime | None
+    stale_hours: int
+
+    @property
+    def behind(self):
+        """How much newer the newest change is than the watermark, or None."""
+        if self.newest_change is None or self.watermark is None:
+            return None
+        return max(self.newest_change - self.watermark, timedelta(0))
+
+    @property
+    def current(self):
+        return self.stale_hours == 0 and (
+            self.newest_change is None
+            or (self.watermark is not None and self.watermark >= self.newest_change)
+        )
+
+
+def rollup_state(project):
+    """The watermark, the newest change it is measured against, bucket counts."""
+    watermark = (
+        RollupWatermark.objects.filter(project=project)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    newest = [
+        llm_calls(project.pk).aggregate(newest=Max("updated_at"))["newest"],
+        Trace.objects.filter(project=project).aggregate(newest=Max("updated_at"))[
+            "newest"
+        ],
+    ]
+    newest = [moment for moment in newest if moment is not None]
+    buckets = UsageBucket.objects.filter(project=project)
+    days = buckets.filter(granularity=Granularity.DAY).aggregate(
+        first=Min("bucket_start"), last=Max("bucket_start")
+    )
+    return RollupState(
+        watermark=watermark,
+        newest_change=max(newest) if newest else None,
+        hour_buckets=buckets.filter(granularity=Granularity.HOUR).count(),
+        day_buckets=buckets.filter(granularity=Granularity.DAY).count(),
+        first_day=days["first"],
+        last_day=days["last"],
+        stale_hours=StaleUsageHour.objects.filter(project=project).count(),
     )

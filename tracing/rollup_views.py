@@ -21,8 +21,8 @@ from .rollup_jobs import (
     RebuildInputError,
     rebuild_range_clean,
     rollup_rebuild_start,
+    rollup_state,
 )
-from .rollups import rollup_state
 
 RECENT_JOBS = 10
 
