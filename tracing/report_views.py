@@ -385,6 +385,30 @@ def report_unpriced(request, project_slug):
     return render(request, "tracing/reports/unpriced.html", context)
 
 
+def unpriced_csv_rows(models):
+    yield ["model", "unpriced_calls", "calls", "first_seen_utc", "last_seen_utc"]
+    for row in models:
+        yield [
+            row.model,
+            row.unpriced_calls,
+            row.calls,
+            row.first_seen.isoformat(),
+            row.last_seen.isoformat(),
+        ]
+
+
+@login_required
+def report_unpriced_csv(request, project_slug):
+    """The unpriced models of the same period, as CSV."""
+    project = open_project(request, project_slug)
+    query = report_query(request, {})
+    if query.period is None:
+        return report_unpriced(request, project_slug)
+    models = usage.unpriced_models(project, query.period)
+    filename = f"unpriced-{project.slug}-{period_slug(query.period)}.csv"
+    return csv_response(unpriced_csv_rows(models), filename)
+
+
 @login_required
 def cost_overview(request, project_slug):
     """The old Costs page lives on as the spend report."""

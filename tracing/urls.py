@@ -41,6 +41,17 @@ urlpatterns = [
         name="report-inflation",
     ),
     path("reports/models/", views_insights.models_report, name="report-models"),
+    path(
+        "reports/inflation.csv",
+        views_insights.inflation_csv,
+        name="report-inflation-csv",
+    ),
+    path("reports/models.csv", views_insights.models_csv, name="report-models-csv"),
+    path(
+        "reports/unpriced.csv",
+        report_views.report_unpriced_csv,
+        name="report-unpriced-csv",
+    ),
     path("prices/", price_views.price_list, name="model-price-list"),
     path("prices/new/", price_views.price_add, name="model-price-add"),
     path(
