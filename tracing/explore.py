@@ -93,24 +93,35 @@ def parse_positive_int(text):
     return number
 
 
+# Filter thresholds past these match nothing real; larger ones are typos,
+# and past timedelta's range (about 1e14 seconds) a latency would overflow.
+LARGEST_AMOUNT = Decimal(1_000_000_000)
+LONGEST_SECONDS = 365 * 24 * 3600
+
+
 def parse_amount(text):
-    """A non-negative decimal amount of USD."""
+    """A non-negative decimal amount of USD, at most LARGEST_AMOUNT."""
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("is not a number") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be a number of 0 or more")
+    if amount > LARGEST_AMOUNT:
+        raise ValueError(f"is too large (at most {LARGEST_AMOUNT} USD)")
     return amount
 
 
 def parse_seconds(text):
+    """A non-negative number of seconds, at most LONGEST_SECONDS."""
     try:
         seconds = float(text)
     except ValueError:
         raise ValueError("is not a number of seconds") from None
     if not seconds >= 0 or seconds == float("inf"):
         raise ValueError("must be a number of seconds, 0 or more")
+    if seconds > LONGEST_SECONDS:
+        raise ValueError(f"is too large (at most {LONGEST_SECONDS} seconds)")
     return seconds
 
 

@@ -108,3 +108,35 @@ def test_api_users_names_the_field(login_as, members):
     )
     assert response.status_code == 400
     assert "a period spans at most 400 days." in str(response.json())
+
+
+@pytest.mark.parametrize(
+    "query,problem",
+    [
+        (
+            {"latency_above": "1e308"},
+            "latency_above: '1e308' is too large (at most 31536000 seconds); ignored.",
+        ),
+        (
+            {"latency_above": "1e14"},
+            "latency_above: '1e14' is too large (at most 31536000 seconds); ignored.",
+        ),
+        (
+            {"latency_above": "inf"},
+            "latency_above: 'inf' must be a number of seconds, 0 or more; ignored.",
+        ),
+        (
+            {"cost_above": "1e400"},
+            "cost_above: '1e400' is too large (at most 1000000000 USD); ignored.",
+        ),
+        (
+            {"cost_above": "Infinity"},
+            "cost_above: 'Infinity' must be a number of 0 or more; ignored.",
+        ),
+    ],
+)
+def test_trace_list_names_absurd_thresholds(login_as, members, query, problem):
+    client = login_as(members[Role.VIEWER])
+    response = client.get("/p/acme/traces/", query)
+    assert response.status_code == 200
+    assert response.context["filters"].problems == [problem]
