@@ -21,6 +21,7 @@ announcement is an email to the project's approvers and admins and a
 """
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -242,6 +243,13 @@ def clean_value(scope, value):
         raise BudgetInputError(
             "value", f"must be at most {SCOPE_VALUE_MAX_LENGTH} characters"
         )
+    control = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        # NUL cannot be stored in PostgreSQL text, and the others would not
+        # match any feature or user id the traces carry.
+        raise BudgetInputError(
+            "value", f"must not contain control characters (found U+{ord(control):04X})"
+        )
     return value
 
 
@@ -291,7 +299,9 @@ def clean_thresholds(thresholds):
         )
     percents = sorted({_threshold(item) for item in items})
     if not percents:
-        raise BudgetInputError("thresholds", "enter at least one percentage")
+        raise BudgetInputError(
+            "thresholds", "are required: enter at least one percentage, like 80"
+        )
     outside = [p for p in percents if not THRESHOLD_MIN <= p <= THRESHOLD_MAX]
     if outside:
         raise BudgetInputError(
@@ -314,9 +324,13 @@ def clean_budget(*, scope, value, amount, thresholds):
 
 def _duplicate(scope, value):
     if scope == BudgetScope.PROJECT:
-        return BudgetInputError("scope", "the project already has a project budget")
+        return BudgetInputError(
+            "scope", "'project' is taken: this project already has a project budget"
+        )
     noun = "feature" if scope == BudgetScope.FEATURE else "user"
-    return BudgetInputError("value", f"the {noun} {value!r} already has a budget")
+    return BudgetInputError(
+        "value", f"{value!r} is taken: that {noun} already has a budget"
+    )
 
 
 # Writes -----------------------------------------------------------------------

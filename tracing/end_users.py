@@ -12,6 +12,7 @@ from django.utils import timezone
 from .conversations import trace_figures
 from .explore import DAY, parse_day
 from .models import Granularity, Trace, UsageBucket
+from .usage import LONGEST_PERIOD
 
 # End users
 
@@ -20,6 +21,15 @@ def default_period(today=None):
     """The last 30 whole UTC days, today included: ``(first day, last day)``."""
     today = today or timezone.now().astimezone(UTC).date()
     return today - timedelta(days=29), today
+
+
+# The longest period a user's page or the API reads, one row per day.
+LONGEST_DAYS = LONGEST_PERIOD.days
+TOO_LONG = f"a period spans at most {LONGEST_DAYS} days"
+
+
+def too_long(first_day, last_day):
+    return (last_day - first_day).days + 1 > LONGEST_DAYS
 
 
 def read_period(reader):
@@ -31,12 +41,15 @@ def read_period(reader):
         reader.reject("to", "must not be before from")
         return first, last
     if start and not end:
-        return start, max(start, last)
-    if end and not start:
-        return end - timedelta(days=29), end
-    if start and end:
-        return start, end
-    return first, last
+        start, end = start, max(start, last)
+    elif end and not start:
+        start = end - timedelta(days=29)
+    elif not start:
+        return first, last
+    if too_long(start, end):
+        reader.reject("to", TOO_LONG)
+        return first, last
+    return start, end
 
 
 def day_start(day):

@@ -8,7 +8,7 @@ the matching observations first, whichever is cheaper for the value.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import connection
@@ -36,6 +36,17 @@ from .models import Granularity, Observation, Trace, UsageBucket
 
 CURSOR_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 DAY = timedelta(days=1)
+# Dates a filter or report may name. Far enough either way for any real
+# trace, and far from the calendar's ends (years 1 and 9999), where adding a
+# day or an hour to a window's edge would overflow.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+OUT_OF_RANGE = f"is not between {EARLIEST_DAY} and {LATEST_DAY}"
+
+
+def in_range(day):
+    """Whether ``day`` (a date) is one a filter or report may name."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
 
 
 # Parsing query values
@@ -53,6 +64,8 @@ def parse_moment(text):
         moment = None
     if moment is None:
         raise ValueError("is not a date or time")
+    if not in_range(moment.date()):
+        raise ValueError(OUT_OF_RANGE)
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment
@@ -65,6 +78,8 @@ def parse_day(text):
         day = None
     if day is None:
         raise ValueError("is not a date (YYYY-MM-DD)")
+    if not in_range(day):
+        raise ValueError(OUT_OF_RANGE)
     return day
 
 
@@ -78,24 +93,35 @@ def parse_positive_int(text):
     return number
 
 
+# Filter thresholds past these match nothing real; larger ones are typos,
+# and past timedelta's range (about 1e14 seconds) a latency would overflow.
+LARGEST_AMOUNT = Decimal(1_000_000_000)
+LONGEST_SECONDS = 365 * 24 * 3600
+
+
 def parse_amount(text):
-    """A non-negative decimal amount of USD."""
+    """A non-negative decimal amount of USD, at most LARGEST_AMOUNT."""
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("is not a number") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be a number of 0 or more")
+    if amount > LARGEST_AMOUNT:
+        raise ValueError(f"is too large (at most {LARGEST_AMOUNT} USD)")
     return amount
 
 
 def parse_seconds(text):
+    """A non-negative number of seconds, at most LONGEST_SECONDS."""
     try:
         seconds = float(text)
     except ValueError:
         raise ValueError("is not a number of seconds") from None
     if not seconds >= 0 or seconds == float("inf"):
         raise ValueError("must be a number of seconds, 0 or more")
+    if seconds > LONGEST_SECONDS:
+        raise ValueError(f"is too large (at most {LONGEST_SECONDS} seconds)")
     return seconds
 
 

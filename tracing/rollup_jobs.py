@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 # A year and a day: a whole leap year fits.
 MAX_REBUILD_DAYS = 366
+# Days a rebuild may name: calls are not older, and near the calendar's end
+# (9999-12-31) the job's day arithmetic would overflow.
+EARLIEST_REBUILD_DAY = date(2000, 1, 1)
+LATEST_REBUILD_DAY = date(2100, 12, 31)
 
 
 class RebuildInputError(ValueError):
@@ -43,11 +47,17 @@ def _parse_day(field, text):
     if not text:
         raise RebuildInputError(field, "is required (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise RebuildInputError(
             field, f"is not a date (YYYY-MM-DD): {text[:40]!r}"
         ) from None
+    if not EARLIEST_REBUILD_DAY <= day <= LATEST_REBUILD_DAY:
+        raise RebuildInputError(
+            field,
+            f"must be between {EARLIEST_REBUILD_DAY} and {LATEST_REBUILD_DAY}",
+        )
+    return day
 
 
 def rebuild_range_clean(since_text, until_text):
@@ -102,9 +112,15 @@ def rebuild_rollups_job(job, progress):
     if not days:
         return "No LLM calls to roll up."
     return (
-        f"Rebuilt {len(days)} days ({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}): "
-        f"{written} hour buckets."
+        f"Rebuilt {_count(len(days), 'day')} "
+        f"({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d}): "
+        f"{_count(written, 'hour bucket')}."
     )
+
+
+def _count(number, noun):
+    """'1 day', '2 days'."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 # What the roll-up page shows

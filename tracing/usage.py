@@ -13,6 +13,7 @@ from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from .explore import OUT_OF_RANGE, in_range
 from .histograms import Histogram
 from .models import Granularity, UsageBucket
 
@@ -219,12 +220,14 @@ def _parse_moment(field, text, *, is_end):
         day = moment = None
     if day is not None:
         moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if is_end:
-            moment += DAY
     if moment is None:
         raise PeriodError(field, f"'{text}' is not {MOMENT_FORMATS}")
+    if not in_range(moment.date()):
+        raise PeriodError(field, f"'{text}' {OUT_OF_RANGE}")
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
+    if day is not None and is_end:
+        moment += DAY
     return moment.astimezone(UTC)
 
 

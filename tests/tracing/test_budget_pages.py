@@ -129,6 +129,15 @@ def test_an_admin_adds_a_budget(visit, project, members):
     [
         ({"amount": "12.345"}, "Not saved: amount may have at most 2 decimal places."),
         ({"amount": "0"}, "Not saved: amount must be more than 0."),
+        (
+            {"value": "se\x07arch"},
+            "Not saved: value must not contain control characters (found U+0007).",
+        ),
+        (
+            {"thresholds": ","},
+            "Not saved: thresholds are required: enter at least one percentage, "
+            "like 80.",
+        ),
         ({"value": ""}, "Not saved: value is required: the feature name"),
         (
             {"scope": "project"},

@@ -270,7 +270,21 @@ def test_thresholds_from_text_are_deduplicated_and_sorted():
         ({"amount": "NaN"}, "amount", "must be a finite number"),
         ({"amount": True}, "amount", "must be a number of US dollars"),
         ({"amount": "1e12"}, "amount", "must be less than 1,000,000,000,000"),
-        ({"thresholds": ""}, "thresholds", "enter at least one percentage"),
+        (
+            {"thresholds": ""},
+            "thresholds",
+            "are required: enter at least one percentage, like 80",
+        ),
+        (
+            {"scope": "user", "value": "u\x00"},
+            "value",
+            "must not contain control characters (found U+0000)",
+        ),
+        (
+            {"scope": "feature", "value": "a\tb"},
+            "value",
+            "must not contain control characters (found U+0009)",
+        ),
         ({"thresholds": "50, eighty"}, "thresholds", "'eighty' is not a whole"),
         ({"thresholds": "50.5"}, "thresholds", "'50.5' is not a whole"),
         ({"thresholds": "0, 50"}, "thresholds", "0 is outside 1 to 1000 percent"),
@@ -323,11 +337,11 @@ def test_a_second_budget_for_the_same_scope_is_refused(project):
 
     assert (project_twice.value.field, project_twice.value.reason) == (
         "scope",
-        "the project already has a project budget",
+        "'project' is taken: this project already has a project budget",
     )
     assert (user_twice.value.field, user_twice.value.reason) == (
         "value",
-        "the user 'u1' already has a budget",
+        "'u1' is taken: that user already has a budget",
     )
     assert Budget.objects.count() == 2
 

@@ -196,9 +196,16 @@ def test_an_admin_deletes_a_budget(budget, members):
         ({"amount": 5, "value": "search"}, "value: must be empty for a project"),
         ({"amount": 5, "scope": "feature"}, "value: is required"),
         ({"amount": 5, "scope": "user", "value": 7}, "value: must be text"),
+        (
+            {"amount": 5, "scope": "user", "value": "\x00"},
+            "value: must not contain control characters (found U+0000)",
+        ),
         ({"amount": 5, "thresholds": "50"}, "thresholds: must be a list of"),
         ({"amount": 5, "thresholds": [50.5]}, "thresholds: 50.5 is not a whole"),
-        ({"amount": 5, "thresholds": []}, "thresholds: enter at least one"),
+        (
+            {"amount": 5, "thresholds": []},
+            "thresholds: are required: enter at least one",
+        ),
         ({"amount": 5, "thresholds": [0]}, "thresholds: 0 is outside 1 to 1000"),
     ],
 )
@@ -229,7 +236,9 @@ def test_a_second_budget_for_one_feature_is_refused(budget, members):
         {"scope": "feature", "value": "search", "amount": 3},
     )
 
-    assert_error(response, 400, "value: the feature 'search' already has a budget")
+    assert_error(
+        response, 400, "value: 'search' is taken: that feature already has a budget"
+    )
     assert Budget.objects.count() == 1
 
 

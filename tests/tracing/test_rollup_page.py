@@ -218,6 +218,24 @@ def test_another_projects_jobs_are_not_listed(
             "until",
             "gives 367 days; a rebuild covers at most 366",
         ),
+        (
+            "9999-12-30",
+            "9999-12-31",
+            "since",
+            "must be between 2000-01-01 and 2100-12-31",
+        ),
+        (
+            "2026-12-01",
+            "9999-12-31",
+            "until",
+            "must be between 2000-01-01 and 2100-12-31",
+        ),
+        (
+            "0001-01-01",
+            "0001-01-02",
+            "since",
+            "must be between 2000-01-01 and 2100-12-31",
+        ),
     ],
 )
 def test_a_bad_range_is_refused_naming_the_field(
@@ -233,6 +251,19 @@ def test_a_bad_range_is_refused_naming_the_field(
     assert 'aria-invalid="true"' in html
     assert "No rebuild was started" in html
     assert not BackgroundJob.objects.exists()
+
+
+def test_a_rebuild_of_one_day_says_day(project, two_days):
+    job = rollup_jobs.rollup_rebuild_start(
+        project=project,
+        since=datetime(2026, 12, 2).date(),
+        until=datetime(2026, 12, 2).date(),
+    )
+
+    run_background_job.delay(str(job.pk))
+
+    job.refresh_from_db()
+    assert job.message == "Rebuilt 1 day (2026-12-02 to 2026-12-02): 1 hour bucket."
 
 
 def test_a_whole_leap_year_is_allowed():

@@ -43,6 +43,11 @@ class PeriodSerializer(serializers.Serializer):
 
     def validate(self, data):
         start, end = data.get("from"), data.get("to")
+        for name, day in (("from", start), ("to", end)):
+            if day is not None and not explore.in_range(day):
+                raise serializers.ValidationError(
+                    {name: [f"{day} {explore.OUT_OF_RANGE}."]}
+                )
         default_start, default_end = end_users.default_period()
         if start and end and start > end:
             raise serializers.ValidationError({"to": ["Must not be before from."]})
@@ -52,6 +57,8 @@ class PeriodSerializer(serializers.Serializer):
             start = end - (default_end - default_start)
         elif not start:
             start, end = default_start, default_end
+        if end_users.too_long(start, end):
+            raise serializers.ValidationError({"to": [f"{end_users.TOO_LONG}."]})
         return {**data, "from": start, "to": end}
 
 
