@@ -131,7 +131,8 @@ def price_list(request, project_slug):
     context = {
         "groups": price_groups(model_prices, timezone.now()),
         "job": _shown_job(project, request.GET.get("job", "")),
-        "lookup": _lookup(project, request.GET.get("lookup", "").strip()),
+        # The input field holds at most 255 characters, as model names do.
+        "lookup": _lookup(project, request.GET.get("lookup", "").strip()[:255]),
         "can_edit": _is_admin(request),
         "section": "reports",
     }

@@ -372,3 +372,12 @@ def test_usual_patterns_with_optional_groups_are_accepted(admin, project, patter
 
     assert response.status_code == 302
     assert ModelPrice.objects.get().match_pattern == pattern
+
+
+def test_a_lookup_longer_than_a_model_name_is_cut_to_255(client, project, members):
+    client.force_login(members[Role.VIEWER])
+
+    response = client.get(url(project), {"lookup": "m" * 5000})
+
+    assert response.status_code == 200
+    assert response.context["lookup"]["model"] == "m" * 255
