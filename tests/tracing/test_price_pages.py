@@ -374,6 +374,42 @@ def test_usual_patterns_with_optional_groups_are_accepted(admin, project, patter
     assert ModelPrice.objects.get().match_pattern == pattern
 
 
+def test_prices_of_one_name_with_different_patterns_are_each_in_force(
+    client, project, members
+):
+    now = timezone.now()
+    d8 = make_price(project, model_name="deep", match_pattern="^d8$", start_date=None)
+    d3 = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d3$",
+        start_date=now - timedelta(days=2),
+    )
+    d3_old = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d3$",
+        start_date=now - timedelta(days=9),
+    )
+    d8_next = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d8$",
+        start_date=now + timedelta(days=1),
+    )
+    client.force_login(members[Role.VIEWER])
+
+    response = client.get(url(project))
+
+    rows = response.context["groups"][0]["rows"]
+    assert [(row["price"], row["state"]) for row in rows] == [
+        (d3, "in force"),
+        (d3_old, "superseded"),
+        (d8_next, "scheduled"),
+        (d8, "in force"),
+    ]
+
+
 def test_a_lookup_longer_than_a_model_name_is_cut_to_255(client, project, members):
     client.force_login(members[Role.VIEWER])
 
