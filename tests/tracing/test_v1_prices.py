@@ -209,6 +209,20 @@ def test_the_schema_documents_the_model_prices_api(client):
     assert set(created["responses"]) == {"201", "400", "401", "403", "404"}
 
 
+def test_the_schema_says_prices_are_usd_per_token_not_per_million(client):
+    schemas = client.get("/api/schema/", {"format": "json"}).json()["components"][
+        "schemas"
+    ]
+
+    for name in ("ModelPrice", "ModelPriceInput"):
+        prices = schemas[name]["properties"]["prices"]["description"]
+        assert "USD per single unit: per token for TOKENS" in prices
+        assert "not per 1M tokens" in prices
+        assert "$2.50 / 1M tokens is 0.0000025" in prices
+        unit = schemas[name]["properties"]["unit"]
+        assert "the prices are USD per one of it" in str(unit)
+
+
 def test_an_overlapping_alternation_saved_by_the_api_cannot_stall_a_lookup(
     client, project, members, caplog
 ):
