@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .models import ModelPrice, Observation, PriceSource
+from .price_patterns import PatternError, pattern_compile, pattern_search
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,15 @@ class Cost:
 class ProjectPrice:
     """A ModelPrice with its pattern compiled, for matching many observations."""
 
-    pattern: re.Pattern
+    pattern: object  # a compiled ``regex`` pattern
     model_price: ModelPrice
+
+    def matches(self, model):
+        source = (
+            f"model price {self.model_price.pk} "
+            f"of project {self.model_price.project_id}"
+        )
+        return pattern_search(self.pattern, model, source=source)
 
 
 def load_project_prices(project_id):
@@ -65,9 +73,9 @@ def load_project_prices(project_id):
     for model_price in ModelPrice.objects.filter(project_id=project_id):
         try:
             prices.append(
-                ProjectPrice(re.compile(model_price.match_pattern), model_price)
+                ProjectPrice(pattern_compile(model_price.match_pattern), model_price)
             )
-        except re.error:
+        except PatternError:
             logger.warning(
                 "Model price %s of project %s has an invalid pattern %r",
                 model_price.pk,
@@ -112,7 +120,7 @@ def _matching_price(project_prices, model, start_time):
         start = candidate.model_price.start_date
         if start is not None and start_time is not None and start > start_time:
             continue
-        if not candidate.pattern.search(model):
+        if not candidate.matches(model):
             continue
         if best is None or (start or _MIN) > (best.model_price.start_date or _MIN):
             best = candidate

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from . import cost
 from .models import PriceSource
+from .price_patterns import PatternError, pattern_compile
 
 UNITS = ["TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS"]
 # Units small enough that a price reads better per million of them.
@@ -72,8 +73,8 @@ def pattern_check(pattern):
             "match_pattern", f"is longer than {PATTERN_MAX_LENGTH} characters"
         )
     try:
-        re.compile(pattern)
-    except re.error as error:
+        pattern_compile(pattern)
+    except PatternError as error:
         raise ModelPriceInputError(
             "match_pattern", f"is not a valid regular expression ({error})"
         ) from error

@@ -41,24 +41,30 @@ PAGE_FIELDS = ("model_name", "match_pattern", "start_date", "unit")
 
 
 def price_groups(model_prices, now):
-    """``[{"model", "rows"}]``: each model's prices, newest start first.
+    """``[{"model", "rows"}]``: each model's prices by pattern, newest start first.
 
-    Each row says whether it is in force now (the latest start not after
-    ``now``), scheduled (starts later) or superseded.
+    ``model_prices`` come newest start first. Each row says whether it is in
+    force now, scheduled (starts later) or superseded. That is decided among
+    the prices with the same match pattern: a price only replaces another
+    for the model names both match, so two prices of one name with
+    different patterns (``^d8$`` and ``^d3$``) are each in force.
     """
     groups = {}
     for model_price in model_prices:
         groups.setdefault(model_price.model_name, []).append(model_price)
     result = []
     for model, prices in sorted(groups.items()):
-        current = None
+        current = {}
         rows = []
-        for model_price in prices:
+        # A stable sort: each pattern's prices stay newest first.
+        for model_price in sorted(prices, key=lambda price: price.match_pattern):
             start = model_price.start_date
+            pattern = model_price.match_pattern
             if start is not None and start > now:
                 state = "scheduled"
-            elif current is None:
-                current, state = model_price, "in force"
+            elif pattern not in current:
+                current[pattern] = model_price
+                state = "in force"
             else:
                 state = "superseded"
             rows.append(
@@ -131,7 +137,8 @@ def price_list(request, project_slug):
     context = {
         "groups": price_groups(model_prices, timezone.now()),
         "job": _shown_job(project, request.GET.get("job", "")),
-        "lookup": _lookup(project, request.GET.get("lookup", "").strip()),
+        # The input field holds at most 255 characters, as model names do.
+        "lookup": _lookup(project, request.GET.get("lookup", "").strip()[:255]),
         "can_edit": _is_admin(request),
         "section": "reports",
     }

@@ -8,7 +8,6 @@ cost the client reported keep it. Running a job twice changes nothing more.
 """
 
 import logging
-import re
 from datetime import datetime
 from itertools import groupby
 
@@ -20,6 +19,7 @@ from . import rollups
 from .cost import load_project_prices, price_apply
 from .jobs import job_start, runner
 from .models import JobKind, Observation, PriceSource
+from .price_patterns import PatternError, pattern_compile, pattern_search
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def _compiled(patterns):
     compiled = []
     for pattern in patterns:
         try:
-            compiled.append(re.compile(pattern))
-        except re.error:
+            compiled.append(pattern_compile(pattern))
+        except PatternError:
             # Such a price never matched anything, so nothing needs re-pricing.
             logger.warning("Skipping invalid match pattern %r", pattern)
     return compiled
@@ -76,7 +76,10 @@ def matching_models(project_id, patterns, since):
     return sorted(
         name
         for name in names.distinct().order_by()
-        if name and any(p.search(name) for p in compiled)
+        if name
+        and any(
+            pattern_search(p, name, source=f"project {project_id}") for p in compiled
+        )
     )
 
 

@@ -15,6 +15,7 @@ from tracing.cost import (
 from tracing.ingestion import normalise_usage_details
 from tracing.model_prices import price_lines
 from tracing.models import ModelPrice
+from tracing.price_patterns import pattern_compile, pattern_search
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -442,3 +443,44 @@ def test_the_public_price_of_a_model_reads_per_million_tokens():
         "output $0.60 / 1M tokens",
     ]
     assert public_price("acme-private-llm-7", NOW) is None
+
+
+@pytest.mark.django_db
+def test_a_catastrophic_pattern_times_out_as_not_matching_and_is_logged(
+    project, caplog
+):
+    # Overlapping alternation backtracks exponentially on a near-match; a
+    # worker pricing this call must move on to the next price.
+    slow = ModelPrice.objects.create(
+        project=project,
+        model_name="slow",
+        match_pattern="(a|a)*$",
+        # Newer than the fallback: it would win if it matched.
+        start_date=datetime(2025, 1, 1, tzinfo=UTC),
+        prices={"input": 1},
+    )
+    ModelPrice.objects.create(
+        project=project,
+        model_name="fallback",
+        match_pattern="^a+!$",
+        prices={"input": 0.000002},
+    )
+    model = "a" * 40 + "!"
+    caplog.set_level("WARNING", logger="tracing.price_patterns")
+
+    result = cost(model, {"input": 1000}, prices=load_project_prices(project.id))
+
+    assert result.price_source == "project"
+    assert result.price_used["matchPattern"] == "^a+!$"
+    assert result.total_cost == Decimal("0.002")
+    warnings = [r for r in caplog.records if r.name == "tracing.price_patterns"]
+    assert len(warnings) == 1
+    assert f"model price {slow.pk} of project {project.id}" in warnings[0].message
+    assert repr(model) in warnings[0].message
+
+
+def test_pattern_search_matches_like_re_search():
+    compiled = pattern_compile(r"(?i)^(openai/)?gpt-4o(-\d{4}-\d{2}-\d{2})?$")
+
+    assert pattern_search(compiled, "OpenAI/GPT-4o-2024-08-06", source="test")
+    assert not pattern_search(compiled, "gpt-4o-mini", source="test")

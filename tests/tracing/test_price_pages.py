@@ -372,3 +372,69 @@ def test_usual_patterns_with_optional_groups_are_accepted(admin, project, patter
 
     assert response.status_code == 302
     assert ModelPrice.objects.get().match_pattern == pattern
+
+
+def test_prices_of_one_name_with_different_patterns_are_each_in_force(
+    client, project, members
+):
+    now = timezone.now()
+    d8 = make_price(project, model_name="deep", match_pattern="^d8$", start_date=None)
+    d3 = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d3$",
+        start_date=now - timedelta(days=2),
+    )
+    d3_old = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d3$",
+        start_date=now - timedelta(days=9),
+    )
+    d8_next = make_price(
+        project,
+        model_name="deep",
+        match_pattern="^d8$",
+        start_date=now + timedelta(days=1),
+    )
+    client.force_login(members[Role.VIEWER])
+
+    response = client.get(url(project))
+
+    rows = response.context["groups"][0]["rows"]
+    assert [(row["price"], row["state"]) for row in rows] == [
+        (d3, "in force"),
+        (d3_old, "superseded"),
+        (d8_next, "scheduled"),
+        (d8, "in force"),
+    ]
+
+
+def test_deleting_asks_for_confirmation_first(admin, project, members, client):
+    price = make_price(project, match_pattern="^acme-(llm|xl)$")
+
+    html = admin.get(url(project)).content.decode()
+
+    form_at = html.index(f'action="/p/{project.slug}/prices/{price.pk}/delete/"')
+    # The delete form sits inside a closed <details>: a click opens it, a
+    # second click on "Delete price" deletes.
+    opened = html.rindex('<details class="confirm">', 0, form_at)
+    assert "<summary>Delete…</summary>" in html[opened:form_at]
+    assert "</details>" not in html[opened:form_at]
+    confirm = html[form_at : html.index("</form>", form_at)]
+    assert (
+        "Delete this price for acme-llm (<code>^acme-(llm|xl)$</code>)? Every call "
+        "it matches is re-priced from the prices left." in confirm
+    )
+    assert '<button type="submit" class="danger">Delete price</button>' in confirm
+    client.force_login(members[Role.VIEWER])
+    assert "Delete price" not in client.get(url(project)).content.decode()
+
+
+def test_a_lookup_longer_than_a_model_name_is_cut_to_255(client, project, members):
+    client.force_login(members[Role.VIEWER])
+
+    response = client.get(url(project), {"lookup": "m" * 5000})
+
+    assert response.status_code == 200
+    assert response.context["lookup"]["model"] == "m" * 255

@@ -358,3 +358,14 @@ def test_the_public_models_api_refuses_a_duplicate_start(api, project):
         "startDate: m already has a price from no start date"
         in (again.json()["message"])
     )
+
+
+def test_a_catastrophic_pattern_matches_no_call_to_reprice(project, calls, caplog):
+    calls("a" * 40 + "!", DAY1)
+    calls("abc", DAY1)
+    caplog.set_level("WARNING", logger="tracing.price_patterns")
+
+    models = repricing.matching_models(project.id, ["(a|a)*$", "^abc$"], None)
+
+    assert models == ["abc"]
+    assert f"of project {project.id} timed out on model 'aaaa" in caplog.text

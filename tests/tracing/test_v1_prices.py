@@ -207,3 +207,39 @@ def test_the_schema_documents_the_model_prices_api(client):
     assert item["patch"]["operationId"] == "model_prices_update"
     created = schema["paths"]["/api/v1/projects/{slug}/model-prices/"]["post"]
     assert set(created["responses"]) == {"201", "400", "401", "403", "404"}
+
+
+def test_the_schema_says_prices_are_usd_per_token_not_per_million(client):
+    schemas = client.get("/api/schema/", {"format": "json"}).json()["components"][
+        "schemas"
+    ]
+
+    for name in ("ModelPrice", "ModelPriceInput"):
+        prices = schemas[name]["properties"]["prices"]["description"]
+        assert "USD per single unit: per token for TOKENS" in prices
+        assert "not per 1M tokens" in prices
+        assert "$2.50 / 1M tokens is 0.0000025" in prices
+        unit = schemas[name]["properties"]["unit"]
+        assert "the prices are USD per one of it" in str(unit)
+
+
+def test_an_overlapping_alternation_saved_by_the_api_cannot_stall_a_lookup(
+    client, project, members, caplog
+):
+    # The save-time check catches nested repetition, not (a|a)*: matching
+    # must be bounded however the pattern got in.
+    api = token_client(members[Role.ADMIN])
+    response = api.send(
+        "POST", base(project), {**NEW, "matchPattern": "(a|a)*$", "startDate": None}
+    )
+    assert response.status_code == 201
+    price = ModelPrice.objects.get()
+    client.force_login(members[Role.VIEWER])
+
+    caplog.set_level("WARNING", logger="tracing.price_patterns")
+    page = client.get(f"/p/{project.slug}/prices/", {"lookup": "a" * 40 + "!"})
+
+    assert page.status_code == 200
+    assert page.context["lookup"]["project_price"] is None
+    assert f"model price {price.pk} of project {project.id}" in caplog.text
+    assert "timed out on model 'aaaa" in caplog.text

@@ -1,6 +1,5 @@
 """``/api/public/models``: the project's own model price definitions."""
 
-import re
 import uuid
 
 from rest_framework import serializers
@@ -8,6 +7,7 @@ from rest_framework.response import Response
 
 from tracing import selectors, services
 from tracing.model_prices import UNITS, ModelPriceInputError
+from tracing.price_patterns import PatternError, pattern_compile
 from workbench.api.base import PublicApiView
 from workbench.api.errors import error_json
 
@@ -37,8 +37,8 @@ class ModelPriceInput(serializers.Serializer):
 
     def validate_matchPattern(self, value):  # noqa: N802 (DRF names it after the field)
         try:
-            re.compile(value)
-        except re.error as error:
+            pattern_compile(value)
+        except PatternError as error:
             raise serializers.ValidationError(
                 f"not a valid regular expression ({error})"
             ) from error

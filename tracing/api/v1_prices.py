@@ -34,6 +34,15 @@ API_FIELDS = {
 }
 
 
+# The pages show and take prices per 1M tokens; the API does not scale them.
+PER_UNIT = (
+    "USD per single unit: per token for TOKENS (not per 1M tokens as the "
+    "prices pages show them; $2.50 / 1M tokens is 0.0000025), per character, "
+    "per image and so on for the other units"
+)
+UNIT_HELP = "What one unit of usage is; the prices are USD per one of it."
+
+
 class ModelPriceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     modelName = serializers.CharField(source="model_name")
@@ -43,9 +52,9 @@ class ModelPriceSerializer(serializers.Serializer):
         allow_null=True,
         help_text="From when the price applies; null: since always.",
     )
-    unit = serializers.ChoiceField(UNITS)
+    unit = serializers.ChoiceField(UNITS, help_text=UNIT_HELP)
     prices = serializers.SerializerMethodField(
-        help_text="USD per unit by usage key, as decimal strings."
+        help_text=f"By usage key, as decimal strings: {PER_UNIT}."
     )
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
@@ -79,10 +88,12 @@ class ModelPriceInputSerializer(serializers.Serializer):
         help_text="A Python regular expression searched in the call's model name.",
     )
     startDate = serializers.DateTimeField(required=False, allow_null=True)
-    unit = serializers.ChoiceField(UNITS, required=False, default="TOKENS")
+    unit = serializers.ChoiceField(
+        UNITS, required=False, default="TOKENS", help_text=UNIT_HELP
+    )
     prices = serializers.DictField(
         child=serializers.DecimalField(max_digits=30, decimal_places=20),
-        help_text=f"USD per unit by usage key: {', '.join(sorted(PRICE_KEYS))}.",
+        help_text=(f"{PER_UNIT}. Usage keys: {', '.join(sorted(PRICE_KEYS))}."),
     )
 
     def validate_matchPattern(self, value):  # noqa: N802 (DRF names it after the field)
