@@ -263,7 +263,8 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     assert big["usage"]["costPerCall"] == 0.004
     assert big["usage"]["errorRate"] == 0.25
     assert big["usage"]["latencyP50"] == round(Histogram.of([2]).quantile(0.5), 3)
-    assert big["usage"]["latencyP95"] == round(Histogram.of([3]).quantile(0.5), 3)
+    # Nearest rank ceil(0.95 * 4) - 1 = 3: the slowest call, 4 seconds.
+    assert big["usage"]["latencyP95"] == round(Histogram.of([4]).quantile(0.5), 3)
     assert abs(big["usage"]["latencyP50"] - 2) <= 0.02
     assert big["scores"] == [
         {"name": "accuracy", "mean": 0.85, "count": 2, "std": 0.0707},
@@ -403,8 +404,8 @@ def test_the_version_usage_api_sums_the_versions_calls(used_version, project, me
     assert usage["costPerCall"] == 0.0024
     assert (usage["meanTotalTokens"], usage["meanInputTokens"]) == (120.0, 100.0)
     assert usage["latencyP50"] == round(Histogram.of([1]).quantile(0.5), 3)
-    # Ten latencies; the 99th percentile's rank (8 from 0) holds 3 seconds.
-    assert usage["latencyP99"] == round(Histogram.of([3]).quantile(0.5), 3)
+    # Ten latencies; the 99th percentile's nearest rank (9 from 0) holds 4 seconds.
+    assert usage["latencyP99"] == round(Histogram.of([4]).quantile(0.5), 3)
     # Accuracy: 0.9, 0.8 and the mini trace's 0.82 once.
     assert body["scores"] == [
         {"name": "accuracy", "mean": 0.84, "count": 3, "std": 0.0529},
