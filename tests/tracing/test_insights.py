@@ -25,10 +25,12 @@ from tests.tracing.insight_data import (
     add_graded_calls,
     add_inflated_buckets,
     day_bucket,
+    llm_call,
+    score,
 )
-from tracing import insights
+from tracing import insights, rollups
 from tracing.histograms import Histogram
-from tracing.models import Granularity, UsageBucket
+from tracing.models import Granularity, Trace, UsageBucket
 from workbench.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -300,6 +302,72 @@ def test_a_strict_tolerance_leaves_no_cheaper_model(graded, project, members):
     assert [row["doesAsWell"] for row in grader["models"]] == [False, False, False]
 
 
+def test_a_dearer_model_without_scores_is_not_the_one_replaced(
+    graded, project, members
+):
+    # claude-3-5-sonnet serves "grader" at $0.02 a call but nobody scored it.
+    trace = Trace.objects.create(
+        project=project, trace_id="t-sonnet", timestamp=DAY1 + timedelta(hours=10)
+    )
+    for _ in range(2):
+        llm_call(
+            project,
+            trace,
+            model="claude-3-5-sonnet",
+            start=DAY1 + timedelta(hours=10),
+            cost=Decimal("0.02"),
+            latency=3,
+        )
+    rollups.rollup_observations(
+        project_id=project.pk, since=DAY1, until=DAY1 + timedelta(days=1)
+    )
+    client = token_client(members[Role.VIEWER])
+
+    response = client.get(MODELS_API.format(project.slug), PERIOD)
+
+    (grader,) = response.json()["data"]
+    sonnet = {row["model"]: row for row in grader["models"]}["claude-3-5-sonnet"]
+    assert sonnet["scores"] == [] and sonnet["doesAsWell"] is False
+    assert (grader["cheaperModel"], grader["insteadOf"]) == ("gpt-4o-mini", "gpt-4o")
+    assert grader["saving"] == 0.75
+
+
+def test_no_cheaper_model_when_only_unscored_models_cost_more(project, members):
+    start = DAY1 + timedelta(hours=10)
+    trace = Trace.objects.create(project=project, trace_id="t-one", timestamp=start)
+    cheap = llm_call(
+        project,
+        trace,
+        model="gpt-4o-mini",
+        start=start,
+        cost=Decimal("0.001"),
+        latency=1,
+    )
+    llm_call(
+        project,
+        trace,
+        model="claude-3-5-sonnet",
+        start=start,
+        cost=Decimal("0.02"),
+        latency=1,
+    )
+    score(project, "accuracy", 0.9, observation=cheap)
+    rollups.rollup_observations(
+        project_id=project.pk, since=DAY1, until=DAY1 + timedelta(days=1)
+    )
+    client = token_client(members[Role.VIEWER])
+
+    response = client.get(MODELS_API.format(project.slug), PERIOD)
+
+    (grader,) = response.json()["data"]
+    assert [row["model"] for row in grader["models"]] == [
+        "claude-3-5-sonnet",
+        "gpt-4o-mini",
+    ]
+    assert grader["cheaperModel"] is None and grader["insteadOf"] is None
+    assert grader["saving"] is None
+
+
 def test_models_by_feature_use_the_traces_feature(graded, project, members):
     client = token_client(members[Role.VIEWER])
 
@@ -334,6 +402,7 @@ def test_the_models_page_highlights_the_cheaper_model(
         "75.0% less than gpt-4o ($0.004000)."
     ) in page
     assert '0.85 <span class="muted small">n=2</span>' in page
+    assert "where both models have two or more scores that vary, p is Welch" in page
     assert "no scores" in page
     assert "25.00%" in page
     assert "solo" not in page
