@@ -66,7 +66,7 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
     ]
     summary, quiz = body["data"]
     assert summary["ratio"] == 3.5
-    assert summary["before"]["costPerCall"] == 0.0002
+    assert summary["before"]["costPerCall"] == "0.000200000000"
     assert summary["after"]["costPerCall"] is None
     assert summary["after"]["unpricedCalls"] == 2
     assert quiz["ratio"] == 1.5
@@ -74,8 +74,8 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
         "calls": 10,
         "errors": 0,
         "errorRate": 0.0,
-        "cost": 0.01,
-        "costPerCall": 0.001,
+        "cost": "0.010000000000",
+        "costPerCall": "0.001000000000",
         "unpricedCalls": 0,
         "meanTotalTokens": 1000.0,
         "meanInputTokens": 800.0,
@@ -87,7 +87,7 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
     after = quiz["after"]
     assert (after["calls"], after["meanTotalTokens"]) == (4, 1500.0)
     assert (after["meanInputTokens"], after["meanOutputTokens"]) == (1250.0, 250.0)
-    assert after["costPerCall"] == 0.0015
+    assert after["costPerCall"] == "0.001500000000"
     # Neither prompt is in the registry: no diff to link to.
     assert quiz["diffUrl"] is None
 
@@ -262,7 +262,7 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     ]
     big = rows["gpt-4o"]
     assert big["usage"]["calls"] == 4
-    assert big["usage"]["costPerCall"] == 0.004
+    assert big["usage"]["costPerCall"] == "0.004000000000"
     assert big["usage"]["errorRate"] == 0.25
     assert big["usage"]["latencyP50"] == round(Histogram.of([2]).quantile(0.5), 3)
     # Nearest rank ceil(0.95 * 4) - 1 = 3: the slowest call, 4 seconds.
@@ -276,7 +276,10 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     # gpt-4o is best on accuracy; one helpful score for mini is too few to test.
     assert big["pValuesVsBest"] == {"helpful": None}
     mini = rows["gpt-4o-mini"]
-    assert (mini["usage"]["calls"], mini["usage"]["costPerCall"]) == (4, 0.001)
+    assert (mini["usage"]["calls"], mini["usage"]["costPerCall"]) == (
+        4,
+        "0.001000000000",
+    )
     assert mini["usage"]["errorRate"] == 0.0
     assert mini["scores"] == [
         {"name": "accuracy", "mean": 0.82, "count": 1, "std": None},
@@ -287,7 +290,7 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     claude = rows["claude-3-haiku"]
     assert claude["scores"] == []
     assert claude["doesAsWell"] is False
-    assert claude["usage"]["costPerCall"] == 0.002
+    assert claude["usage"]["costPerCall"] == "0.002000000000"
 
 
 def test_a_strict_tolerance_leaves_no_cheaper_model(graded, project, members):
@@ -469,8 +472,8 @@ def test_the_version_usage_api_sums_the_versions_calls(used_version, project, me
     usage = body["usage"]
     assert usage["calls"] == 10
     assert usage["errors"] == 1 and usage["errorRate"] == 0.1
-    assert usage["cost"] == 0.024
-    assert usage["costPerCall"] == 0.0024
+    assert usage["cost"] == "0.024000000000"
+    assert usage["costPerCall"] == "0.002400000000"
     assert (usage["meanTotalTokens"], usage["meanInputTokens"]) == (120.0, 100.0)
     assert usage["latencyP50"] == round(Histogram.of([1]).quantile(0.5), 3)
     # Ten latencies; the 99th percentile's nearest rank (9 from 0) holds 4 seconds.
