@@ -713,10 +713,13 @@ def _compare(key, rows, tolerance):
         ]
     priced = [row for row in rows if row.usage.cost_per_call is not None]
     good = [row for row in priced if row.does_as_well]
+    # Only a model scored on every score name can be said to be matched: an
+    # unscored dearer model is no evidence that the cheap one does as well.
+    scored = [row for row in priced if all(name in row.scores for name in names)]
     if not good:
         return comparison
     cheapest = min(good, key=lambda row: (row.usage.cost_per_call, row.model))
-    dearest = max(priced, key=lambda row: (row.usage.cost_per_call, row.model))
+    dearest = max(scored, key=lambda row: (row.usage.cost_per_call, row.model))
     if dearest.usage.cost_per_call > cheapest.usage.cost_per_call:
         comparison.cheaper, comparison.instead_of = cheapest, dearest
     return comparison

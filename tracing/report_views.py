@@ -189,6 +189,18 @@ def plain(value):
     return "0" if text in ("-0", "") else text
 
 
+# The CSV's precision: a share to 4 places of a percent, a cost per call to the
+# database's 12 places for costs (Observation.total_cost); more digits are noise
+# of the division.
+SHARE_PERCENT_PLACES = Decimal("0.0001")
+COST_PLACES = Decimal("0.000000000001")
+
+
+def quantized(value, places):
+    """``value`` rounded half-even to ``places``, as plain text; "" for None."""
+    return "" if value is None else plain(value.quantize(places))
+
+
 def spend_csv_rows(query, lines, totals):
     key_columns = ["prompt", "version"] if query.by == "version" else [query.by]
     yield [
@@ -213,12 +225,12 @@ def spend_csv_rows(query, lines, totals):
                 keys.append("" if line.version is None else line.version)
         yield [
             *keys,
-            plain(row.exact_share * 100),
+            quantized(row.exact_share * 100, SHARE_PERCENT_PLACES),
             row.calls,
             row.input_tokens,
             row.output_tokens,
             plain(row.cost),
-            plain(row.cost_per_call),
+            quantized(row.cost_per_call, COST_PLACES),
             row.errors,
             row.unpriced_calls,
         ]

@@ -9,9 +9,9 @@ from tracing.histograms import Histogram
 
 
 def exact_quantile(values, q):
-    """The order statistic at rank floor(q * (n - 1)) (numpy's "lower" method)."""
+    """The nearest-rank order statistic: 0-based rank ceil(q * n) - 1, 0 for q=0."""
     ordered = sorted(values)
-    return ordered[math.floor(q * (len(ordered) - 1))]
+    return ordered[max(math.ceil(round(q * len(ordered), 9)) - 1, 0)]
 
 
 @pytest.fixture
@@ -60,3 +60,33 @@ def test_an_empty_histogram_has_no_quantile():
 def test_a_quantile_outside_zero_to_one_is_refused():
     with pytest.raises(ValueError, match="between 0 and 1"):
         Histogram.of([1.0]).quantile(1.5)
+
+
+def within_one_percent(estimate, exact):
+    return abs(estimate - exact) / exact <= 0.01
+
+
+def test_p95_and_p99_of_two_calls_are_the_slower_call():
+    histogram = Histogram.of([5.686, 15.04])
+    assert within_one_percent(histogram.quantile(0.95), 15.04)
+    assert within_one_percent(histogram.quantile(0.99), 15.04)
+    # Rank ceil(0.5 * 2) - 1 = 0: the median of two is the faster one.
+    assert within_one_percent(histogram.quantile(0.5), 5.686)
+    assert within_one_percent(histogram.quantile(0), 5.686)
+
+
+def test_p95_and_p99_of_eighteen_calls_are_the_slowest_call():
+    # Sixteen calls of 1 to 8.5 s, then 10.698 s, then the slowest at 13.726 s.
+    latencies = [1.0 + 0.5 * i for i in range(16)] + [10.698, 13.726]
+    histogram = Histogram.of(latencies)
+    # ceil(0.95 * 18) - 1 = 17 and ceil(0.99 * 18) - 1 = 17: the slowest call.
+    assert within_one_percent(histogram.quantile(0.95), 13.726)
+    assert within_one_percent(histogram.quantile(0.99), 13.726)
+    # ceil(0.5 * 18) - 1 = 8: the ninth call, 1.0 + 0.5 * 8 = 5.0 s.
+    assert within_one_percent(histogram.quantile(0.5), 5.0)
+
+
+def test_a_quantile_at_an_exact_rank_is_not_pushed_up_by_float_noise():
+    # 0.07 * 100 is 7.000000000000001 in floating point; the rank is still 6.
+    histogram = Histogram.of(range(1, 101))
+    assert within_one_percent(histogram.quantile(0.07), 7)

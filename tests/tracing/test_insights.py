@@ -25,10 +25,12 @@ from tests.tracing.insight_data import (
     add_graded_calls,
     add_inflated_buckets,
     day_bucket,
+    llm_call,
+    score,
 )
-from tracing import insights
+from tracing import insights, rollups
 from tracing.histograms import Histogram
-from tracing.models import Granularity, UsageBucket
+from tracing.models import Granularity, Trace, UsageBucket
 from workbench.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +66,7 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
     ]
     summary, quiz = body["data"]
     assert summary["ratio"] == 3.5
-    assert summary["before"]["costPerCall"] == 0.0002
+    assert summary["before"]["costPerCall"] == "0.000200000000"
     assert summary["after"]["costPerCall"] is None
     assert summary["after"]["unpricedCalls"] == 2
     assert quiz["ratio"] == 1.5
@@ -72,8 +74,8 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
         "calls": 10,
         "errors": 0,
         "errorRate": 0.0,
-        "cost": 0.01,
-        "costPerCall": 0.001,
+        "cost": "0.010000000000",
+        "costPerCall": "0.001000000000",
         "unpricedCalls": 0,
         "meanTotalTokens": 1000.0,
         "meanInputTokens": 800.0,
@@ -85,7 +87,7 @@ def test_the_api_lists_inflated_versions_with_exact_figures(inflated, project, m
     after = quiz["after"]
     assert (after["calls"], after["meanTotalTokens"]) == (4, 1500.0)
     assert (after["meanInputTokens"], after["meanOutputTokens"]) == (1250.0, 250.0)
-    assert after["costPerCall"] == 0.0015
+    assert after["costPerCall"] == "0.001500000000"
     # Neither prompt is in the registry: no diff to link to.
     assert quiz["diffUrl"] is None
 
@@ -260,10 +262,11 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     ]
     big = rows["gpt-4o"]
     assert big["usage"]["calls"] == 4
-    assert big["usage"]["costPerCall"] == 0.004
+    assert big["usage"]["costPerCall"] == "0.004000000000"
     assert big["usage"]["errorRate"] == 0.25
     assert big["usage"]["latencyP50"] == round(Histogram.of([2]).quantile(0.5), 3)
-    assert big["usage"]["latencyP95"] == round(Histogram.of([3]).quantile(0.5), 3)
+    # Nearest rank ceil(0.95 * 4) - 1 = 3: the slowest call, 4 seconds.
+    assert big["usage"]["latencyP95"] == round(Histogram.of([4]).quantile(0.5), 3)
     assert abs(big["usage"]["latencyP50"] - 2) <= 0.02
     assert big["scores"] == [
         {"name": "accuracy", "mean": 0.85, "count": 2, "std": 0.0707},
@@ -273,7 +276,10 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     # gpt-4o is best on accuracy; one helpful score for mini is too few to test.
     assert big["pValuesVsBest"] == {"helpful": None}
     mini = rows["gpt-4o-mini"]
-    assert (mini["usage"]["calls"], mini["usage"]["costPerCall"]) == (4, 0.001)
+    assert (mini["usage"]["calls"], mini["usage"]["costPerCall"]) == (
+        4,
+        "0.001000000000",
+    )
     assert mini["usage"]["errorRate"] == 0.0
     assert mini["scores"] == [
         {"name": "accuracy", "mean": 0.82, "count": 1, "std": None},
@@ -284,7 +290,7 @@ def test_the_models_api_compares_models_with_scores(graded, project, members):
     claude = rows["claude-3-haiku"]
     assert claude["scores"] == []
     assert claude["doesAsWell"] is False
-    assert claude["usage"]["costPerCall"] == 0.002
+    assert claude["usage"]["costPerCall"] == "0.002000000000"
 
 
 def test_a_strict_tolerance_leaves_no_cheaper_model(graded, project, members):
@@ -297,6 +303,72 @@ def test_a_strict_tolerance_leaves_no_cheaper_model(graded, project, members):
     (grader,) = response.json()["data"]
     assert grader["cheaperModel"] is None and grader["saving"] is None
     assert [row["doesAsWell"] for row in grader["models"]] == [False, False, False]
+
+
+def test_a_dearer_model_without_scores_is_not_the_one_replaced(
+    graded, project, members
+):
+    # claude-3-5-sonnet serves "grader" at $0.02 a call but nobody scored it.
+    trace = Trace.objects.create(
+        project=project, trace_id="t-sonnet", timestamp=DAY1 + timedelta(hours=10)
+    )
+    for _ in range(2):
+        llm_call(
+            project,
+            trace,
+            model="claude-3-5-sonnet",
+            start=DAY1 + timedelta(hours=10),
+            cost=Decimal("0.02"),
+            latency=3,
+        )
+    rollups.rollup_observations(
+        project_id=project.pk, since=DAY1, until=DAY1 + timedelta(days=1)
+    )
+    client = token_client(members[Role.VIEWER])
+
+    response = client.get(MODELS_API.format(project.slug), PERIOD)
+
+    (grader,) = response.json()["data"]
+    sonnet = {row["model"]: row for row in grader["models"]}["claude-3-5-sonnet"]
+    assert sonnet["scores"] == [] and sonnet["doesAsWell"] is False
+    assert (grader["cheaperModel"], grader["insteadOf"]) == ("gpt-4o-mini", "gpt-4o")
+    assert grader["saving"] == 0.75
+
+
+def test_no_cheaper_model_when_only_unscored_models_cost_more(project, members):
+    start = DAY1 + timedelta(hours=10)
+    trace = Trace.objects.create(project=project, trace_id="t-one", timestamp=start)
+    cheap = llm_call(
+        project,
+        trace,
+        model="gpt-4o-mini",
+        start=start,
+        cost=Decimal("0.001"),
+        latency=1,
+    )
+    llm_call(
+        project,
+        trace,
+        model="claude-3-5-sonnet",
+        start=start,
+        cost=Decimal("0.02"),
+        latency=1,
+    )
+    score(project, "accuracy", 0.9, observation=cheap)
+    rollups.rollup_observations(
+        project_id=project.pk, since=DAY1, until=DAY1 + timedelta(days=1)
+    )
+    client = token_client(members[Role.VIEWER])
+
+    response = client.get(MODELS_API.format(project.slug), PERIOD)
+
+    (grader,) = response.json()["data"]
+    assert [row["model"] for row in grader["models"]] == [
+        "claude-3-5-sonnet",
+        "gpt-4o-mini",
+    ]
+    assert grader["cheaperModel"] is None and grader["insteadOf"] is None
+    assert grader["saving"] is None
 
 
 def test_models_by_feature_use_the_traces_feature(graded, project, members):
@@ -333,6 +405,7 @@ def test_the_models_page_highlights_the_cheaper_model(
         "75.0% less than gpt-4o ($0.004000)."
     ) in page
     assert '0.85 <span class="muted small">n=2</span>' in page
+    assert "where both models have two or more scores that vary, p is Welch" in page
     assert "no scores" in page
     assert "25.00%" in page
     assert "solo" not in page
@@ -399,12 +472,12 @@ def test_the_version_usage_api_sums_the_versions_calls(used_version, project, me
     usage = body["usage"]
     assert usage["calls"] == 10
     assert usage["errors"] == 1 and usage["errorRate"] == 0.1
-    assert usage["cost"] == 0.024
-    assert usage["costPerCall"] == 0.0024
+    assert usage["cost"] == "0.024000000000"
+    assert usage["costPerCall"] == "0.002400000000"
     assert (usage["meanTotalTokens"], usage["meanInputTokens"]) == (120.0, 100.0)
     assert usage["latencyP50"] == round(Histogram.of([1]).quantile(0.5), 3)
-    # Ten latencies; the 99th percentile's rank (8 from 0) holds 3 seconds.
-    assert usage["latencyP99"] == round(Histogram.of([3]).quantile(0.5), 3)
+    # Ten latencies; the 99th percentile's nearest rank (9 from 0) holds 4 seconds.
+    assert usage["latencyP99"] == round(Histogram.of([4]).quantile(0.5), 3)
     # Accuracy: 0.9, 0.8 and the mini trace's 0.82 once.
     assert body["scores"] == [
         {"name": "accuracy", "mean": 0.84, "count": 3, "std": 0.0529},

@@ -272,7 +272,9 @@ def test_user_rows_link_to_the_user_page_when_there_is_one(login_as, members, pr
         assert f'href="{page}"' in response.content.decode()
 
 
-def test_the_spend_csv_is_the_table_unrounded(login_as, members, project, edge_buckets):
+def test_the_spend_csv_is_the_table_to_the_databases_precision(
+    login_as, members, project, edge_buckets
+):
     response = login_as(members[Role.VIEWER]).get(
         reverse("report-spend-csv", args=[project.slug]),
         {"by": "prompt", **EDGES},
@@ -286,10 +288,43 @@ def test_the_spend_csv_is_the_table_unrounded(login_as, members, project, edge_b
     assert b"".join(response.streaming_content).decode() == (
         "prompt,share_percent,calls,input_tokens,output_tokens,cost_usd,"
         "cost_per_call_usd,errors,unpriced_calls\r\n"
-        "greet,85.71428571428571428571428571,6,400,40,0.003,0.0005,0,0\r\n"
-        "quiz,14.28571428571428571428571429,5,0,0,0.0005,0.0005,1,4\r\n"
+        "greet,85.7143,6,400,40,0.003,0.0005,0,0\r\n"
+        "quiz,14.2857,5,0,0,0.0005,0.0005,1,4\r\n"
         "Total,100,11,400,40,0.0035,0.0005,1,4\r\n"
     )
+
+
+def test_the_spend_csv_rounds_cost_per_call_to_twelve_places(
+    login_as, members, project
+):
+    # $0.01 over three calls is 0.00333... a call; $0.02 over three, 0.00666...
+    bucket(project, DEC_2, cost=Decimal("0.01"), calls=3, prompt_name="a")
+    bucket(project, DEC_2, cost=Decimal("0.02"), calls=3, prompt_name="b")
+
+    response = login_as(members[Role.VIEWER]).get(
+        reverse("report-spend-csv", args=[project.slug]),
+        {"by": "prompt", "from": "2026-12-02T00:00", "to": "2026-12-02T02:00"},
+    )
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[1:] == [
+        "b,66.6667,3,0,0,0.02,0.006666666667,0,0",
+        "a,33.3333,3,0,0,0.01,0.003333333333,0,0",
+        "Total,100,6,0,0,0.03,0.005,0,0",
+    ]
+
+
+def test_the_spend_page_says_per_call_means_per_priced_call(
+    login_as, members, project, edge_buckets
+):
+    response = login_as(members[Role.VIEWER]).get(
+        reverse("report-spend", args=[project.slug]), {"by": "prompt", **EDGES}
+    )
+
+    assert (
+        '<abbr title="Cost divided by the priced calls only: unpriced calls are '
+        'left out">Per priced call</abbr>'
+    ) in response.content.decode()
 
 
 def test_the_version_csv_has_a_column_for_the_number(
@@ -303,8 +338,8 @@ def test_the_version_csv_has_a_column_for_the_number(
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0].startswith("prompt,version,share_percent,")
     assert lines[1:] == [
-        "greet,1,85.71428571428571428571428571,6,400,40,0.003,0.0005,0,0",
-        "quiz,2,14.28571428571428571428571429,1,0,0,0.0005,0.0005,1,0",
+        "greet,1,85.7143,6,400,40,0.003,0.0005,0,0",
+        "quiz,2,14.2857,1,0,0,0.0005,0.0005,1,0",
         "quiz,,0,4,0,0,0,,0,4",
         "Total,,100,11,400,40,0.0035,0.0005,1,4",
     ]
@@ -528,9 +563,10 @@ def test_latency_quantiles_merge_the_buckets_histograms(project):
         merged.quantile(0.99),
     )
     assert both[0].p50 == pytest.approx(0.8, rel=0.01)
-    assert both[0].p99 == pytest.approx(8.0, rel=0.01)
+    # Nearest rank ceil(0.99 * 8) - 1 = 7: the slowest of the eight calls.
+    assert both[0].p99 == pytest.approx(16.0, rel=0.01)
     assert (both[1].count, both[1].p50) == (0, None)
-    assert only_a.latency[0].p99 == pytest.approx(0.7, rel=0.01)
+    assert only_a.latency[0].p99 == pytest.approx(0.8, rel=0.01)
     assert [s.key for s in only_a.series] == ["a"]
 
 

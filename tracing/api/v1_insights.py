@@ -61,15 +61,24 @@ class ScoreStatSerializer(serializers.Serializer):
     )
 
 
+# Money is an exact decimal string to the database's 12 places, as in the spend
+# report: a float would round cents of many small calls.
+MONEY = {"max_digits": None, "decimal_places": 12, "coerce_to_string": True}
+
+
 class UsageSerializer(serializers.Serializer):
     calls = serializers.IntegerField()
     errors = serializers.IntegerField()
     errorRate = serializers.FloatField(source="error_rate", allow_null=True)
-    cost = serializers.FloatField(help_text="USD, priced calls only.")
-    costPerCall = serializers.FloatField(
+    cost = serializers.DecimalField(
+        help_text="USD as a decimal string, priced calls only.", **MONEY
+    )
+    costPerCall = serializers.DecimalField(
         source="cost_per_call",
         allow_null=True,
-        help_text="USD per priced call; null when no call was priced.",
+        help_text="USD per priced call as a decimal string; null when no call "
+        "was priced.",
+        **MONEY,
     )
     unpricedCalls = serializers.IntegerField(source="unpriced_calls")
     meanTotalTokens = serializers.FloatField(
