@@ -5,49 +5,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracing', '0001_initial'),
-        ('workbench', '0003_webhooks_and_access_tokens'),
+        ("tracing", "0001_initial"),
+        ("workbench", "0003_webhooks_and_access_tokens"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupWatermark',
+            name="RollupWatermark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rollup_watermark', to='workbench.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollup_watermark",
+                        to="workbench.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UsageBucket',
+            name="UsageBucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granularity', models.CharField(choices=[('hour', 'Hour'), ('day', 'Day')], max_length=4)),
-                ('bucket_start', models.DateTimeField()),
-                ('prompt_name', models.CharField(blank=True, default='', max_length=255)),
-                ('prompt_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('model', models.CharField(blank=True, default='', max_length=255)),
-                ('user_id', models.CharField(blank=True, default='', max_length=255)),
-                ('feature', models.CharField(blank=True, default='', max_length=255)),
-                ('environment', models.CharField(blank=True, default='', max_length=40)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('input_tokens', models.BigIntegerField(default=0)),
-                ('output_tokens', models.BigIntegerField(default=0)),
-                ('total_tokens', models.BigIntegerField(default=0)),
-                ('usage', models.JSONField(blank=True, default=dict)),
-                ('cost', models.DecimalField(decimal_places=12, default=0, max_digits=24)),
-                ('unpriced_calls', models.PositiveIntegerField(default=0)),
-                ('latency_histogram', models.JSONField(blank=True, default=dict)),
-                ('ttft_histogram', models.JSONField(blank=True, default=dict)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_buckets', to='workbench.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "granularity",
+                    models.CharField(
+                        choices=[("hour", "Hour"), ("day", "Day")], max_length=4
+                    ),
+                ),
+                ("bucket_start", models.DateTimeField()),
+                (
+                    "prompt_name",
+                    models.CharField(blank=True, default="", max_length=255),
+                ),
+                ("prompt_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("model", models.CharField(blank=True, default="", max_length=255)),
+                ("user_id", models.CharField(blank=True, default="", max_length=255)),
+                ("feature", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "environment",
+                    models.CharField(blank=True, default="", max_length=40),
+                ),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("input_tokens", models.BigIntegerField(default=0)),
+                ("output_tokens", models.BigIntegerField(default=0)),
+                ("total_tokens", models.BigIntegerField(default=0)),
+                ("usage", models.JSONField(blank=True, default=dict)),
+                (
+                    "cost",
+                    models.DecimalField(decimal_places=12, default=0, max_digits=24),
+                ),
+                ("unpriced_calls", models.PositiveIntegerField(default=0)),
+                ("latency_histogram", models.JSONField(blank=True, default=dict)),
+                ("ttft_histogram", models.JSONField(blank=True, default=dict)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_buckets",
+                        to="workbench.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['bucket_start'],
-                'indexes': [models.Index(fields=['project', 'granularity', 'bucket_start'], name='usage_bucket_window_idx')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'granularity', 'bucket_start', 'prompt_name', 'prompt_version', 'model', 'user_id', 'feature', 'environment'), name='usage_bucket_unique_dimensions', nulls_distinct=False)],
+                "ordering": ["bucket_start"],
+                "indexes": [
+                    models.Index(
+                        fields=["project", "granularity", "bucket_start"],
+                        name="usage_bucket_window_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "project",
+                            "granularity",
+                            "bucket_start",
+                            "prompt_name",
+                            "prompt_version",
+                            "model",
+                            "user_id",
+                            "feature",
+                            "environment",
+                        ),
+                        name="usage_bucket_unique_dimensions",
+                        nulls_distinct=False,
+                    )
+                ],
             },
         ),
     ]

@@ -8,73 +8,192 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracing', '0002_usage_buckets'),
-        ('workbench', '0004_feature_key'),
+        ("tracing", "0002_usage_buckets"),
+        ("workbench", "0004_feature_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Budget',
+            name="Budget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('project', 'Whole project'), ('feature', 'One feature'), ('user', 'One end user')], default='project', max_length=10)),
-                ('scope_value', models.CharField(blank=True, default='', max_length=255)),
-                ('monthly_amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('thresholds', models.JSONField(default=tracing.models.default_budget_thresholds)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='budgets', to='workbench.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("project", "Whole project"),
+                            ("feature", "One feature"),
+                            ("user", "One end user"),
+                        ],
+                        default="project",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "scope_value",
+                    models.CharField(blank=True, default="", max_length=255),
+                ),
+                (
+                    "monthly_amount",
+                    models.DecimalField(decimal_places=2, max_digits=14),
+                ),
+                (
+                    "thresholds",
+                    models.JSONField(default=tracing.models.default_budget_thresholds),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="budgets",
+                        to="workbench.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scope', 'scope_value'],
+                "ordering": ["scope", "scope_value"],
             },
         ),
         migrations.CreateModel(
-            name='BudgetAlert',
+            name="BudgetAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='The first day of the month (UTC).')),
-                ('threshold', models.PositiveSmallIntegerField()),
-                ('spend', models.DecimalField(decimal_places=12, max_digits=24)),
-                ('forecast', models.DecimalField(decimal_places=12, max_digits=24, null=True)),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
-                ('budget', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='tracing.budget')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "month",
+                    models.DateField(help_text="The first day of the month (UTC)."),
+                ),
+                ("threshold", models.PositiveSmallIntegerField()),
+                ("spend", models.DecimalField(decimal_places=12, max_digits=24)),
+                (
+                    "forecast",
+                    models.DecimalField(decimal_places=12, max_digits=24, null=True),
+                ),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "budget",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="tracing.budget",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-month', 'threshold'],
+                "ordering": ["-month", "threshold"],
             },
         ),
         migrations.CreateModel(
-            name='BackgroundJob',
+            name="BackgroundJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('rebuild_rollups', 'Rebuild usage roll-ups'), ('reprice', 'Re-price observations')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='background_jobs', to='workbench.project')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("rebuild_rollups", "Rebuild usage roll-ups"),
+                            ("reprice", "Re-price observations"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="background_jobs",
+                        to="workbench.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['project', '-created_at'], name='tracing_bac_project_7f220b_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["project", "-created_at"],
+                        name="tracing_bac_project_7f220b_idx",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='budget',
-            constraint=models.UniqueConstraint(fields=('project', 'scope', 'scope_value'), name='budget_unique_scope'),
+            model_name="budget",
+            constraint=models.UniqueConstraint(
+                fields=("project", "scope", "scope_value"), name="budget_unique_scope"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='budgetalert',
-            constraint=models.UniqueConstraint(fields=('budget', 'month', 'threshold'), name='budget_alert_once_per_month'),
+            model_name="budgetalert",
+            constraint=models.UniqueConstraint(
+                fields=("budget", "month", "threshold"),
+                name="budget_alert_once_per_month",
+            ),
         ),
     ]

@@ -4,24 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('prompts', '0004_prompt_grant_history'),
-        ('tracing', '0003_budgets_and_jobs'),
-        ('workbench', '0004_feature_key'),
+        ("prompts", "0004_prompt_grant_history"),
+        ("tracing", "0003_budgets_and_jobs"),
+        ("workbench", "0004_feature_key"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(fields=['project', 'model', 'trace_id'], name='observation_model_idx'),
+            model_name="observation",
+            index=models.Index(
+                fields=["project", "model", "trace_id"], name="observation_model_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(fields=['project', 'prompt_name', 'prompt_version_number', 'trace_id'], include=('start_time',), name='observation_prompt_version_idx'),
+            model_name="observation",
+            index=models.Index(
+                fields=["project", "prompt_name", "prompt_version_number", "trace_id"],
+                include=("start_time",),
+                name="observation_prompt_version_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='observation',
-            index=models.Index(condition=models.Q(('level', 'ERROR')), fields=['project', 'trace_id'], name='observation_error_idx'),
+            model_name="observation",
+            index=models.Index(
+                condition=models.Q(("level", "ERROR")),
+                fields=["project", "trace_id"],
+                name="observation_error_idx",
+            ),
         ),
     ]

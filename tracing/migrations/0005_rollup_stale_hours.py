@@ -5,23 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracing', '0004_explore_indexes'),
-        ('workbench', '0004_feature_key'),
+        ("tracing", "0004_explore_indexes"),
+        ("workbench", "0004_feature_key"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StaleUsageHour',
+            name="StaleUsageHour",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stale_usage_hours', to='workbench.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stale_usage_hours",
+                        to="workbench.project",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'hour'], name='tracing_sta_project_647ee6_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["project", "hour"],
+                        name="tracing_sta_project_647ee6_idx",
+                    )
+                ],
             },
         ),
     ]

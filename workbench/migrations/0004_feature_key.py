@@ -4,20 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workbench', '0003_webhooks_and_access_tokens'),
+        ("workbench", "0003_webhooks_and_access_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalproject',
-            name='feature_key',
-            field=models.CharField(blank=True, default='feature', help_text="The trace metadata key (or 'key:value' tag) that names the feature a call belongs to in the reports.", max_length=100),
+            model_name="historicalproject",
+            name="feature_key",
+            field=models.CharField(
+                blank=True,
+                default="feature",
+                help_text=(
+                    "The trace metadata key (or 'key:value' tag) that names the "
+                    "feature a call belongs to in the reports."
+                ),
+                max_length=100,
+            ),
         ),
         migrations.AddField(
-            model_name='project',
-            name='feature_key',
-            field=models.CharField(blank=True, default='feature', help_text="The trace metadata key (or 'key:value' tag) that names the feature a call belongs to in the reports.", max_length=100),
+            model_name="project",
+            name="feature_key",
+            field=models.CharField(
+                blank=True,
+                default="feature",
+                help_text=(
+                    "The trace metadata key (or 'key:value' tag) that names the "
+                    "feature a call belongs to in the reports."
+                ),
+                max_length=100,
+            ),
         ),
     ]
