@@ -13,7 +13,7 @@ aggregate query that joins scores to the calls they judge.
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
@@ -25,8 +25,8 @@ from . import explore
 from .histograms import Histogram
 from .models import Observation, Score, ScoreDataType, Trace
 from .reports import LLM_CALL_TYPES
-from .rollups import trace_feature
-from .usage import window_buckets
+from .rollups import hour_of, trace_feature
+from .usage import ceil_hour, window_buckets
 
 DEFAULT_PERIOD = timedelta(days=30)
 # Long enough for a year-over-year look, short enough to stay a bucket read.
@@ -54,15 +54,6 @@ class InsightInputError(Exception):
 
 
 # Parameters -----------------------------------------------------------------
-
-
-def _floor_hour(moment):
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(moment):
-    floor = _floor_hour(moment)
-    return floor if floor == moment else floor + timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -93,8 +84,8 @@ def report_period(start=None, end=None, *, now=None):
     Both are widened to whole hours. Raises InsightInputError naming ``from``
     or ``to`` when the period is empty, reversed or longer than a year.
     """
-    end = _ceil_hour(end or now or timezone.now())
-    start = _floor_hour(start) if start is not None else end - DEFAULT_PERIOD
+    end = ceil_hour(end or now or timezone.now())
+    start = hour_of(start) if start is not None else end - DEFAULT_PERIOD
     if start >= end:
         raise InsightInputError("from", "must be before 'to'.")
     if end - start > MAX_PERIOD:

@@ -11,11 +11,12 @@ from decimal import Decimal
 
 from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
-from .explore import OUT_OF_RANGE, in_range
+from .explore import OUT_OF_RANGE, parse_moment
 from .histograms import Histogram
 from .models import Granularity, UsageBucket
+from .rollups import day_of, hour_of
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -30,17 +31,10 @@ DIMENSION_COLUMNS = {
 }
 
 
-def _floor_hour(moment):
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(moment):
-    floor = _floor_hour(moment)
+def ceil_hour(moment):
+    """The first whole UTC hour at or after ``moment``."""
+    floor = hour_of(moment)
     return floor if floor == moment else floor + HOUR
-
-
-def _floor_day(moment):
-    return _floor_hour(moment).replace(hour=0)
 
 
 def window_buckets(project, start, end):
@@ -50,11 +44,11 @@ def window_buckets(project, start, end):
     days at either end from hour buckets. ``start`` is rounded down and
     ``end`` up to the hour.
     """
-    start, end = _floor_hour(start), _ceil_hour(end)
-    first_day = _floor_day(start)
+    start, end = hour_of(start), ceil_hour(end)
+    first_day = day_of(start)
     if first_day < start:
         first_day += DAY
-    last_day = _floor_day(end)
+    last_day = day_of(end)
     buckets = UsageBucket.objects.filter(project=project)
     if first_day >= last_day:
         return buckets.filter(
@@ -212,21 +206,13 @@ def _parse_moment(field, text, *, is_end):
     """A UTC datetime from a date or a date and time; a bare end date is
     inclusive, so it means the start of the next day."""
     try:
-        day = parse_date(text)
-        # A date alone would also parse as a datetime (midnight), so it is
-        # tried first to keep the end day inclusive.
-        moment = None if day else parse_datetime(text)
-    except ValueError:
-        day = moment = None
-    if day is not None:
-        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    if moment is None:
-        raise PeriodError(field, f"'{text}' is not {MOMENT_FORMATS}")
-    if not in_range(moment.date()):
-        raise PeriodError(field, f"'{text}' {OUT_OF_RANGE}")
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    if day is not None and is_end:
+        moment = parse_moment(text)
+    except ValueError as error:
+        reason = (
+            OUT_OF_RANGE if str(error) == OUT_OF_RANGE else f"is not {MOMENT_FORMATS}"
+        )
+        raise PeriodError(field, f"'{text}' {reason}") from None
+    if is_end and parse_date(text) is not None:
         moment += DAY
     return moment.astimezone(UTC)
 
@@ -247,16 +233,16 @@ def parse_period(params, *, now=None):
         key = "custom" if start_text or end_text else DEFAULT_PERIOD
     if key not in PERIODS:
         raise PeriodError("period", f"'{key}' is not one of {', '.join(PERIODS)}")
-    end = _ceil_hour(now)
+    end = ceil_hour(now)
     if key in RELATIVE_PERIODS:
         return Period(key, end - RELATIVE_PERIODS[key], end)
     if key == "month":
-        return Period(key, _floor_day(now).replace(day=1), end)
+        return Period(key, day_of(now).replace(day=1), end)
     if not start_text:
         raise PeriodError("from", "a custom period needs a start")
-    start = _floor_hour(_parse_moment("from", start_text, is_end=False))
+    start = hour_of(_parse_moment("from", start_text, is_end=False))
     if end_text:
-        end = _ceil_hour(_parse_moment("to", end_text, is_end=True))
+        end = ceil_hour(_parse_moment("to", end_text, is_end=True))
     if end <= start:
         raise PeriodError(
             "to", f"must be after from ({start:%Y-%m-%d %H:%M} UTC, hour-rounded)"
@@ -287,7 +273,7 @@ def period_starts(period):
     if period.granularity == Granularity.HOUR:
         step, moment = HOUR, period.start
     else:
-        step, moment = DAY, _floor_day(period.start)
+        step, moment = DAY, day_of(period.start)
     starts = []
     while moment < period.end:
         starts.append(moment)
@@ -298,7 +284,7 @@ def period_starts(period):
 def _chart_slot(period, bucket_start):
     if period.granularity == Granularity.HOUR:
         return bucket_start
-    return _floor_day(bucket_start)
+    return day_of(bucket_start)
 
 
 # Trends: cost and calls over time per prompt, model or feature.
